@@ -1,0 +1,329 @@
+"""Bench files: which class plays each role, how to reach it, and the safety limits.
+
+A bench is a TOML file::
+
+    name = "sim"
+    [limits]                       # all three required, SI units
+    max_bias_current = 0.005       # A
+    max_compliance_voltage = 10.0  # V
+    max_pulse_amplitude = 5.0      # V
+    [samples.skyrmion]             # twins only: the simulated device under test
+    class = "sim.llg.SkyrmionSample"
+    options = { alpha = 0.36 }
+    [roles.bias_source]            # a real instrument ...
+    driver = "drivers.keithley.Keithley6221Bias"
+    resource = "GPIB0::12::INSTR"
+    options = { timeout = 5000 }
+    [roles.frame_source]           # ... or a twin of one
+    twin = "sim.twins.SimFrameSource"
+    sample = "skyrmion"
+
+:func:`load_bench` validates all of it — roles, classes, resources, limits,
+sample references — and reports every problem at once, before any
+instrument is touched. :meth:`BenchSpec.open` then connects, and the
+:class:`Bench` it returns is a context manager that switches every output off
+and closes every connection on exit, whatever the exit.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hil import roles
+from hil.errors import BenchError, HilError, InstrumentError
+from hil.guards import GUARDS, Guard, Limits, role_members
+
+LIMIT_KEYS = ("max_bias_current", "max_compliance_voltage", "max_pulse_amplitude")
+TOP_KEYS = {"name", "description", "limits", "roles", "samples"}
+ROLE_KEYS = {"driver", "twin", "resource", "options", "sample", "scpi"}
+SAMPLE_KEYS = {"class", "options"}
+
+
+def default_bench_path() -> Path:
+    """The simulated bench that ships with the repository (``benches/sim.toml``)."""
+    return Path(__file__).resolve().parent.parent / "benches" / "sim.toml"
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    role: str
+    kind: str  # "driver" or "twin"
+    class_path: str
+    cls: type
+    resource: str | None = None
+    sample: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    scpi: str | None = None  # twins: the SCPI dialect `hil twins serve` speaks for it
+
+
+@dataclass(frozen=True)
+class SampleSpec:
+    name: str
+    class_path: str
+    cls: type
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def import_class(path: str) -> type:
+    """Import ``package.module.Class`` by dotted name."""
+    module_name, _, attr = path.rpartition(".")
+    if not module_name:
+        raise ImportError(f"{path!r} is not a dotted path 'package.module.Class'")
+    module = importlib.import_module(module_name)
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise ImportError(f"module {module_name!r} has no {attr!r}") from None
+
+
+def missing_members(cls: type, role: type) -> list[str]:
+    """Names the role declares that ``cls`` lacks."""
+    return [name for name in role_members(role) if not hasattr(cls, name)]
+
+
+@dataclass(frozen=True)
+class BenchSpec:
+    """A validated bench file; nothing has been connected yet."""
+
+    path: Path
+    text: str
+    name: str
+    limits: Limits
+    roles: dict[str, RoleSpec]
+    samples: dict[str, SampleSpec]
+
+    def open(self) -> "Bench":
+        """Instantiate samples and instruments; on any failure close what was opened."""
+        bench = Bench(self)
+        try:
+            for name, spec in self.samples.items():
+                bench.samples[name] = spec.cls(**spec.options)
+            for role, spec in self.roles.items():
+                bench._raw[role] = self._connect(spec, bench.samples)
+                bench.roles[role] = GUARDS[role](bench._raw[role], self.limits, f"{role} ({spec.class_path})")
+        except BaseException as exc:
+            bench.close()
+            if isinstance(exc, HilError) or not isinstance(exc, Exception):
+                raise
+            raise InstrumentError(f"{self.path}: could not open the bench: {exc}") from exc
+        return bench
+
+    @staticmethod
+    def _connect(spec: RoleSpec, samples: dict[str, Any]) -> Any:
+        if spec.kind == "driver":
+            return spec.cls(spec.resource, **spec.options)
+        if spec.sample is not None:
+            return spec.cls(sample=samples[spec.sample], **spec.options)
+        return spec.cls(**spec.options)
+
+
+class Bench:
+    """Connected instruments behind their role guards. Use as a context manager."""
+
+    def __init__(self, spec: BenchSpec):
+        self.spec = spec
+        self.roles: dict[str, Guard] = {}
+        self.samples: dict[str, Any] = {}
+        self._raw: dict[str, Any] = {}
+
+    def role(self, name: str) -> Guard:
+        """The guarded instrument playing role ``name``; a clear error if the bench has none."""
+        try:
+            return self.roles[name]
+        except KeyError:
+            have = ", ".join(sorted(self.roles)) or "none"
+            raise HilError(f"bench {self.spec.name!r} has no {name}; it has: {have}") from None
+
+    def sample(self, name: str) -> Any:
+        """A twin's sample (for twin-only sweep axes such as damping or temperature)."""
+        try:
+            return self.samples[name]
+        except KeyError:
+            have = ", ".join(sorted(self.samples)) or "none (a real bench)"
+            raise HilError(f"bench {self.spec.name!r} has no sample {name!r}; it has: {have}") from None
+
+    pulse_generator = property(lambda self: self.role("pulse_generator"))
+    spectrum_analyser = property(lambda self: self.role("spectrum_analyser"))
+    bias_source = property(lambda self: self.role("bias_source"))
+    frame_source = property(lambda self: self.role("frame_source"))
+
+    def close(self) -> list[str]:
+        """Switch every output off, then close every connection; return what failed.
+
+        Every instrument is attempted even if an earlier one fails, so one dead
+        connection never leaves another output live.
+        """
+        failures: list[str] = []
+        for step in ("shutdown", "close"):
+            for role, inst in self._raw.items():
+                try:
+                    getattr(inst, step)()
+                except Exception as exc:  # keep going: the others must still be made safe
+                    failures.append(f"{role}.{step}: {exc}")
+        self._raw.clear()
+        self.roles.clear()
+        return failures
+
+    def __enter__(self) -> "Bench":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        failures = self.close()
+        if failures and exc_type is None:
+            raise InstrumentError("bench closed with errors: " + "; ".join(failures))
+
+
+def open_bench(path: str | Path | None = None) -> Bench:
+    """Validate and open a bench file (default: the simulated bench)."""
+    return load_bench(path).open()
+
+
+def load_bench(path: str | Path | None = None) -> BenchSpec:
+    """Read and validate a bench file; raise :class:`BenchError` listing every problem."""
+    path = Path(path) if path is not None else default_bench_path()
+    where = str(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise BenchError([(where, "", f"cannot read the file ({exc.strerror})")]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BenchError([(where, "", f"not valid TOML: {exc}")]) from None
+    return _validate(path, text, data)
+
+
+def _validate(path: Path, text: str, data: dict) -> BenchSpec:
+    where = str(path)
+    problems: list[tuple[str, str, str]] = []
+
+    def problem(key: str, reason: str) -> None:
+        problems.append((where, key, reason))
+
+    for key in sorted(set(data) - TOP_KEYS):
+        problem(key, f"unknown key; expected one of {', '.join(sorted(TOP_KEYS))}")
+
+    limits = _validate_limits(data.get("limits"), problem)
+    samples = _validate_samples(data.get("samples", {}), problem)
+
+    role_specs: dict[str, RoleSpec] = {}
+    table = data.get("roles")
+    if not isinstance(table, dict) or not table:
+        problem("roles", "missing: a bench needs at least one [roles.<name>] table")
+        table = {}
+    for role, entry in table.items():
+        declared = list(data["samples"]) if isinstance(data.get("samples"), dict) else []
+        spec = _validate_role(role, entry, samples, declared, problem)
+        if spec is not None:
+            role_specs[role] = spec
+
+    if problems:
+        raise BenchError(problems)
+    assert limits is not None
+    return BenchSpec(path, text, str(data.get("name", path.stem)), limits, role_specs, samples)
+
+
+def _validate_limits(table: Any, problem) -> Limits | None:
+    if not isinstance(table, dict):
+        problem("limits", f"missing: a [limits] table with {', '.join(LIMIT_KEYS)} is required")
+        return None
+    values = {}
+    for key in LIMIT_KEYS:
+        value = table.get(key)
+        if value is None:
+            problem(f"limits.{key}", "missing")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            problem(f"limits.{key}", f"not a number: {value!r}")
+        elif value <= 0:
+            problem(f"limits.{key}", f"must be > 0, got {value!r}")
+        else:
+            values[key] = float(value)
+    for key in sorted(set(table) - set(LIMIT_KEYS)):
+        problem(f"limits.{key}", f"unknown limit; known: {', '.join(LIMIT_KEYS)}")
+    return Limits(**values) if len(values) == len(LIMIT_KEYS) else None
+
+
+def _validate_samples(table: Any, problem) -> dict[str, SampleSpec]:
+    samples: dict[str, SampleSpec] = {}
+    if not isinstance(table, dict):
+        problem("samples", "must be a table of [samples.<name>]")
+        return samples
+    for name, entry in table.items():
+        key = f"samples.{name}"
+        if not isinstance(entry, dict):
+            problem(key, "must be a table")
+            continue
+        for extra in sorted(set(entry) - SAMPLE_KEYS):
+            problem(f"{key}.{extra}", f"unknown key; expected {', '.join(sorted(SAMPLE_KEYS))}")
+        options = entry.get("options", {})
+        if not isinstance(options, dict):
+            problem(f"{key}.options", "must be a table")
+            options = {}
+        class_path = entry.get("class")
+        if not isinstance(class_path, str):
+            problem(f"{key}.class", "missing: the dotted path of the sample model")
+            continue
+        try:
+            cls = import_class(class_path)
+        except Exception as exc:
+            problem(f"{key}.class", f"cannot import {class_path!r} ({exc})")
+            continue
+        samples[name] = SampleSpec(name, class_path, cls, dict(options))
+    return samples
+
+
+def _validate_role(role: str, entry: Any, samples: dict, declared_samples: list[str], problem) -> RoleSpec | None:
+    key = f"roles.{role}"
+    if role not in roles.ROLES:
+        problem(key, f"unknown role; known roles: {', '.join(roles.ROLES)}")
+        return None
+    if not isinstance(entry, dict):
+        problem(key, "must be a table")
+        return None
+    for extra in sorted(set(entry) - ROLE_KEYS):
+        problem(f"{key}.{extra}", f"unknown key; expected {', '.join(sorted(ROLE_KEYS))}")
+    kinds = [k for k in ("driver", "twin") if k in entry]
+    if len(kinds) != 1:
+        problem(key, "needs exactly one of 'driver' (a real instrument) or 'twin' (a simulated one)")
+        return None
+    kind = kinds[0]
+    class_path = entry[kind]
+    options = entry.get("options", {})
+    if not isinstance(options, dict):
+        problem(f"{key}.options", "must be a table")
+        options = {}
+    resource = entry.get("resource")
+    sample = entry.get("sample")
+    ok = True
+    if kind == "driver":
+        if not isinstance(resource, str) or not resource.strip():
+            problem(f"{key}.resource", "missing: a driver needs its VISA resource, e.g. 'TCPIP0::192.168.0.12::5025::SOCKET'")
+            ok = False
+        for twin_only in ("sample", "scpi"):
+            if twin_only in entry:
+                problem(f"{key}.{twin_only}", "only a twin has a simulated sample or a served SCPI dialect")
+                ok = False
+    elif sample is not None and sample not in samples:
+        if sample not in declared_samples:
+            problem(f"{key}.sample", f"no sample {sample!r}; defined: {', '.join(declared_samples) or 'none'}")
+        ok = False
+    if not isinstance(class_path, str):
+        problem(f"{key}.{kind}", "must be a dotted class path")
+        return None
+    try:
+        cls = import_class(class_path)
+    except Exception as exc:
+        problem(f"{key}.{kind}", f"cannot import {class_path!r} ({exc})")
+        return None
+    missing = missing_members(cls, roles.ROLES[role])
+    if missing:
+        problem(f"{key}.{kind}", f"{class_path} does not satisfy role {roles.ROLES[role].__name__}: lacks {', '.join(missing)}")
+        return None
+    if not ok:
+        return None
+    return RoleSpec(role, kind, class_path, cls, resource, sample, dict(options), entry.get("scpi"))

@@ -1,0 +1,162 @@
+"""The ``hil`` command line.
+
+Heavy packages (torch, h5py, onnxruntime) are imported inside the commands
+that need them, so ``hil --help`` stays fast. Errors print one clear line and
+exit non-zero; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+from typing import Callable
+
+DEFAULT_DEMO_OUT = Path("out/demo.h5")
+
+
+def _sigterm_to_exit(signum, frame):  # noqa: ARG001 — signal handler signature
+    raise SystemExit(128 + signum)
+
+
+# -- commands -------------------------------------------------------------------
+
+def cmd_bench_check(args: argparse.Namespace) -> int:
+    from hil.bench import load_bench
+
+    spec = load_bench(args.file)
+    print(f"bench {spec.name!r} ({spec.path}) is valid")
+    lim = spec.limits
+    print(f"  limits: bias current ≤ {lim.max_bias_current:g} A, compliance ≤ "
+          f"{lim.max_compliance_voltage:g} V, pulse amplitude ≤ {lim.max_pulse_amplitude:g} V")
+    for name, s in spec.samples.items():
+        print(f"  sample {name}: {s.class_path} {s.options or ''}".rstrip())
+    for role, r in spec.roles.items():
+        where = r.resource if r.kind == "driver" else f"sample {r.sample}" if r.sample else "no sample"
+        print(f"  {role:<18} {r.kind:<6} {r.class_path}  [{where}]")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from hil.bench import load_bench
+    from hil.procedure import get_procedure, parse_assignments, run_procedure
+    from hil.store import Store
+
+    procedure = get_procedure(args.procedure)
+    params = procedure.resolve(parse_assignments(args.param or []))
+    spec = load_bench(args.bench)
+    with Store(args.out) as store, spec.open() as bench:
+        run = run_procedure(procedure, bench, store, params, resume=args.resume, progress=not args.quiet)
+        print(f"run {run.run_id}: {run.status}, {len(run.completed())} records → {args.out}")
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from hil.store import Store
+
+    with Store(args.file, "r") as store:
+        infos = store.runs()
+        if not infos:
+            print(f"{args.file}: no runs")
+        for i in infos:
+            line = f"{i.run_id:<40} {i.protocol:<16} {i.status:<9} {i.records:>5} records  {i.started}"
+            print(line + (f"  ({i.message})" if i.message else ""))
+    return 0
+
+
+def cmd_procedures(args: argparse.Namespace) -> int:
+    import protocols
+    from hil.procedure import get_procedure
+
+    for name in sorted(protocols.PROCEDURES):
+        proc = get_procedure(name)
+        doc = (sys.modules[type(proc).__module__].__doc__ or "").strip().splitlines()[0]
+        print(f"{name}: {doc}")
+        for key, p in proc.params.items():
+            unit = f" [{p.unit}]" if p.unit else ""
+            print(f"    {key}={p.default}{unit}  {p.doc}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from hil.demo import run_demo
+
+    run_demo(Path(args.out), bench_path=args.bench, plot=not args.no_plot)
+    return 0
+
+
+# -- parser ---------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hil", description="spin-hil: run measurement protocols on a real bench or on simulated twins.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on error")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="run the main job on the simulated bench and show the result")
+    p.add_argument("--out", default=str(DEFAULT_DEMO_OUT), help="HDF5 file to write (default: %(default)s)")
+    p.add_argument("--bench", default=None, help="bench file (default: benches/sim.toml)")
+    p.add_argument("--no-plot", action="store_true", help="skip the PNG summary")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("run", help="run a procedure on a bench and record it to HDF5")
+    p.add_argument("procedure", help="procedure name (see `hil procedures`)")
+    p.add_argument("--bench", required=True, help="bench TOML file")
+    p.add_argument("--param", action="append", metavar="NAME=VALUE", help="procedure parameter (repeatable)")
+    p.add_argument("--out", required=True, help="HDF5 file (created or appended)")
+    p.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run instead of starting one")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("runs", help="list the runs in an HDF5 file, with status")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_runs)
+
+    p = sub.add_parser("procedures", help="list procedures and their parameters")
+    p.set_defaults(func=cmd_procedures)
+
+    bench = sub.add_parser("bench", help="bench files").add_subparsers(dest="bench_command", required=True, metavar="ACTION")
+    p = bench.add_parser("check", help="validate a bench file and print what plays each role")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_bench_check)
+
+    for register in EXTENSIONS:
+        register(sub)
+    return parser
+
+
+#: Other modules add subcommands here (``register(subparsers)``), keeping this file small.
+EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = []
+
+
+def _load_extensions() -> None:
+    from hil import cli_twins
+
+    for mod in (cli_twins,):
+        if mod.register not in EXTENSIONS:
+            EXTENSIONS.append(mod.register)
+
+
+def main(argv: list[str] | None = None) -> int:
+    _load_extensions()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _sigterm_to_exit)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("hil: interrupted; outputs switched off", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        from hil.errors import HilError
+
+        text = str(exc) if isinstance(exc, HilError) else f"{type(exc).__name__}: {exc}"
+        print(f"hil: error: {text}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

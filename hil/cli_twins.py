@@ -1,0 +1,47 @@
+"""``hil twins serve``: the bench's twin instruments as SCPI servers on loopback."""
+
+from __future__ import annotations
+
+import argparse
+
+#: SCPI dialect served for a twin role when the bench file names none.
+DEFAULT_DIALECTS = {
+    "pulse_generator": "keysight81160a",
+    "spectrum_analyser": "keysight_xseries",
+    "bias_source": "keithley6221",
+}
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from hil.bench import load_bench
+    from sim.scpi.server import serve_twins
+
+    spec = load_bench(args.bench)
+    with spec.open() as bench:
+        twins = {}
+        for role, r in spec.roles.items():
+            dialect = r.scpi or DEFAULT_DIALECTS.get(role)
+            if r.kind == "twin" and dialect:
+                twins[role] = (dialect, bench.roles[role].instrument)
+        ports = {role: args.base_port + i for i, role in enumerate(twins)} if args.base_port else None
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        with serve_twins(twins, ports=ports) as group:
+            for role, port in group.ports.items():
+                print(f"{role:<18} {twins[role][0]:<18} TCPIP0::127.0.0.1::{port}::SOCKET", flush=True)
+            print("serving; SIGTERM or Ctrl-C stops", flush=True)
+            stop.wait()
+    print("stopped", flush=True)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    twins = sub.add_parser("twins", help="twin instruments").add_subparsers(dest="twins_command", required=True, metavar="ACTION")
+    p = twins.add_parser("serve", help="serve the bench's twins as SCPI instruments on 127.0.0.1")
+    p.add_argument("--bench", default=None, help="bench file (default: benches/sim.toml)")
+    p.add_argument("--base-port", type=int, default=0, help="first port (default: the OS picks free ports)")
+    p.set_defaults(func=cmd_serve)

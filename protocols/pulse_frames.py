@@ -1,0 +1,43 @@
+"""Fire one Gaussian field pulse per point and record the sample's S_z frames.
+
+Roles: PulseGenerator, FrameSource. The pulse width t_w is the swept axis;
+amplitude and delay are fixed per run. Frames are taken at
+``frame_start + k·frame_interval`` after the trigger.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+from hil.procedure import Param, Procedure
+from protocols.bias_sweep import float_list
+
+
+class PulseFrames(Procedure):
+    name = "pulse_frames"
+    params = {
+        "widths": Param(float_list, "8e-12,28e-12,40e-12", "s", "Gaussian sigma t_w of each pulse"),
+        "amplitude": Param(float, 5.0, "V", "pulse peak voltage (coil calibration turns it into tesla)"),
+        "delay": Param(float, 40e-12, "s", "trigger to pulse centre, t_p"),
+        "frame_start": Param(float, 40e-12, "s", "first frame after the trigger"),
+        "frame_interval": Param(float, 15e-12, "s", "time between frames"),
+        "frame_count": Param(int, 8, "", "frames per pulse"),
+    }
+
+    def plan(self, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        return [{"width": w} for w in params["widths"]]
+
+    def prepare(self, bench: Any, params: Mapping[str, Any]) -> None:
+        bench.pulse_generator.output_on()
+
+    def measure(self, bench: Any, point: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
+        pg = bench.pulse_generator
+        pg.set_gaussian_pulse(params["amplitude"], point["width"], params["delay"])
+        pg.arm()
+        pg.trigger()
+        times = params["frame_start"] + params["frame_interval"] * np.arange(params["frame_count"])
+        stamps, frames = zip(*bench.frame_source.frames(times))
+        frames = np.stack(frames)
+        return {"times": np.asarray(stamps), "frames": frames, "mean_sz": frames.mean(axis=(1, 2))}

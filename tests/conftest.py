@@ -1,0 +1,46 @@
+"""Shared fixtures: bench files written on the fly."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+LIMITS = """
+[limits]
+max_bias_current = 0.005
+max_compliance_voltage = 10.0
+max_pulse_amplitude = 5.0
+"""
+
+OSCILLATOR_BENCH = LIMITS + """
+[samples.oscillators]
+class = "sim.oscillator.OscillatorArray"
+options = { n = 2 }
+
+[roles.bias_source]
+twin = "sim.twins.SimBiasSource"
+sample = "oscillators"
+
+[roles.spectrum_analyser]
+twin = "sim.twins.SimSpectrumAnalyser"
+sample = "oscillators"
+"""
+
+
+@pytest.fixture
+def write_bench(tmp_path: Path):
+    """Write TOML text to a bench file and return its path."""
+
+    def write(text: str, name: str = "bench.toml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def oscillator_bench(write_bench) -> Path:
+    return write_bench(OSCILLATOR_BENCH)

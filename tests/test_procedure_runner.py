@@ -1,0 +1,58 @@
+"""The runner: records per point, failure marking, resume without redoing work."""
+
+from __future__ import annotations
+
+import pytest
+
+from hil.bench import load_bench
+from hil.errors import HilError
+from hil.procedure import get_procedure, run_procedure
+from hil.store import Store
+
+
+def test_bias_sweep_on_twins(oscillator_bench, tmp_path):
+    proc = get_procedure("bias_sweep")
+    with Store(tmp_path / "s.h5") as store, load_bench(oscillator_bench).open() as bench:
+        run = run_procedure(proc, bench, store, {"currents": "0.5e-3,2e-3,4e-3", "points": "201"}, progress=False)
+        recs = list(run.records())
+        assert run.status == "complete" and len(recs) == 3
+    # physics: below threshold (1 mA) no line; above it the line grows with current
+    peaks = [r["peak_power_dbm"] for r in recs]
+    assert peaks[0] < -85 and peaks[1] < peaks[2]
+    # the line moves up in frequency with power (nonlinear shift)
+    assert recs[2]["peak_frequency"] > recs[1]["peak_frequency"]
+    assert recs[1]["voltage"] == pytest.approx(2e-3 * 100.0)
+
+
+def test_failure_marks_run_failed_and_keeps_records(oscillator_bench, tmp_path):
+    proc = get_procedure("bias_sweep")
+    with Store(tmp_path / "f.h5") as store, load_bench(oscillator_bench).open() as bench:
+        with pytest.raises(HilError, match="max_bias_current"):
+            run_procedure(proc, bench, store, {"currents": "1e-3,2e-3,9e-3,3e-3", "points": "51"}, progress=False)
+        run = store.run(store.run_ids()[0])
+        assert run.status == "failed" and "max_bias_current" in run.attrs["message"]
+        assert run.completed() == [0, 1]
+        assert bench.bias_source.instrument.output is True  # still inside the with: the bench decides
+
+
+def test_resume_measures_only_missing_points(oscillator_bench, tmp_path):
+    proc = get_procedure("bias_sweep")
+    params = {"currents": "1e-3,2e-3,3e-3", "points": "51"}
+    with Store(tmp_path / "r.h5") as store, load_bench(oscillator_bench).open() as bench:
+        run = store.create_run("bias_sweep", proc.resolve(params))
+        run.write_record(1, {"current": 2e-3, "marker": "kept"})
+        run.finish("failed", "simulated crash")
+        resumed = run_procedure(proc, bench, store, params, resume=run.run_id, progress=False)
+        assert resumed.status == "complete" and resumed.completed() == [0, 1, 2]
+        assert resumed.record(1)["marker"] == "kept"
+        sweeps = [m for m, _ in bench.spectrum_analyser.instrument.received if m == "sweep"]
+        assert len(sweeps) == 2  # points 0 and 2 only
+        with pytest.raises(HilError, match="other parameters"):
+            run_procedure(proc, bench, store, {"currents": "5e-4"}, resume=run.run_id, progress=False)
+
+
+def test_unknown_procedure_and_parameter():
+    with pytest.raises(HilError, match="known: .*bias_sweep"):
+        get_procedure("iv_curve")
+    with pytest.raises(HilError, match="no parameter voltage"):
+        get_procedure("bias_sweep").resolve({"voltage": "1"})
