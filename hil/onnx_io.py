@@ -1,0 +1,119 @@
+"""ONNX export and loading of step models, with metadata checked on load.
+
+A step model maps (input, h) → (output, h'), batch dynamic. Metadata travels
+inside the file (``metadata_props``, JSON values): label names, decision
+threshold, preprocessing (``hil.preprocess``), input size, training run ids,
+package version. :class:`StepSession` refuses a model whose metadata is
+incomplete and a frame that does not match it, with a message saying why.
+onnxruntime runs with thread spinning off: in a process that also runs torch,
+spinning threads slow both badly (measured on these machines).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from hil.errors import HilError
+from hil.preprocess import profile
+
+UNKNOWN = "mixed/unknown"
+
+
+def decide(probs: np.ndarray, labels: list[str] | tuple[str, ...], threshold: float) -> str:
+    """The label of one probability vector: the argmax if it reaches ``threshold``, else unknown."""
+    k = int(np.argmax(probs))
+    return labels[k] if probs[k] >= threshold else UNKNOWN
+
+
+REQUIRED_META = ("labels", "threshold", "preprocessing", "input_size", "hidden", "version")
+
+
+def export_step_model(module: Any, path: str | Path, input_size: int, hidden: int,
+                      metadata: Mapping[str, Any]) -> Path:
+    """Export a torch step module (x, h) → (out, h') to a single ONNX file with metadata."""
+    import onnx
+    import torch
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    x = torch.zeros(2, input_size)
+    h = torch.zeros(2, hidden)
+    batch = torch.export.Dim("batch")
+    module = module.eval()
+    torch.onnx.export(module, (x, h), str(path), dynamo=True, external_data=False,
+                      input_names=["input", "h"], output_names=["output", "h_next"],
+                      dynamic_shapes=({0: batch}, {0: batch}), verbose=False)
+    model = onnx.load(str(path))
+    meta = dict(metadata, input_size=input_size, hidden=hidden)
+    missing = [k for k in REQUIRED_META if k not in meta]
+    if missing:
+        raise HilError(f"cannot export: metadata lacks {', '.join(missing)}")
+    del model.metadata_props[:]
+    for key, value in meta.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, json.dumps(value)
+    onnx.save(model, str(path))
+    return path
+
+
+class StepSession:
+    """An ONNX step model in onnxruntime, fed through the shared preprocessing."""
+
+    def __init__(self, path: str | Path, threads: int = 2):
+        import onnxruntime as ort
+
+        path = Path(path)
+        if not path.exists():
+            raise HilError(f"{path}: no such model file")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:
+            raise HilError(f"{path}: not a loadable ONNX model ({exc})") from None
+        raw = self.session.get_modelmeta().custom_metadata_map
+        missing = [k for k in REQUIRED_META if k not in raw]
+        if missing:
+            raise HilError(f"{path}: model metadata lacks {', '.join(missing)}; re-export it with `hil export`")
+        self.meta = {k: json.loads(v) for k, v in raw.items()}
+        self.labels: list[str] = list(self.meta["labels"])
+        self.threshold = float(self.meta["threshold"])
+        self.input_size = int(self.meta["input_size"])
+        self.hidden = int(self.meta["hidden"])
+        self.kind = str(self.meta["preprocessing"])
+
+    def prepare(self, frames: np.ndarray) -> np.ndarray:
+        """(N, H, W) frames → (N, input_size), as the model was trained."""
+        try:
+            return profile(frames, self.kind, self.input_size)
+        except ValueError as exc:
+            raise HilError(f"frame refused: {exc}") from None
+
+    def initial_state(self, batch: int = 1) -> np.ndarray:
+        return np.zeros((batch, self.hidden), dtype=np.float32)
+
+    def step(self, inputs: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One step on prepared inputs (N, input_size) → (probabilities (N, classes), h')."""
+        if inputs.ndim != 2 or inputs.shape[1] != self.input_size:
+            raise HilError(f"input of shape {inputs.shape} refused: the model expects (N, {self.input_size})")
+        out, h_next = self.session.run(None, {"input": inputs.astype(np.float32, copy=False), "h": h})
+        return out, h_next
+
+    def run_sequence(self, frames: np.ndarray) -> np.ndarray:
+        """(T, H, W) frames of one process → probabilities at every frame (T, classes)."""
+        xs = self.prepare(frames)
+        h = self.initial_state(1)
+        out = []
+        for x in xs:
+            p, h = self.step(x[None], h)
+            out.append(p[0])
+        return np.stack(out)
+
+    def decide(self, probs: np.ndarray) -> str:
+        return decide(probs, self.labels, self.threshold)
