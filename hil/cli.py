@@ -131,9 +131,9 @@ EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = []
 
 
 def _load_extensions() -> None:
-    from hil import cli_twins
+    from hil import cli_sim, cli_train, cli_twins
 
-    for mod in (cli_twins,):
+    for mod in (cli_twins, cli_sim, cli_train):
         if mod.register not in EXTENSIONS:
             EXTENSIONS.append(mod.register)
 

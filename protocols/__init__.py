@@ -8,4 +8,5 @@ PROCEDURES: dict[str, str] = {
     "bench_tour": "protocols.bench_tour.BenchTour",
     "bias_sweep": "protocols.bias_sweep.BiasSweep",
     "pulse_frames": "protocols.pulse_frames.PulseFrames",
+    "chip_in_the_loop": "protocols.chip_in_the_loop.ChipInTheLoop",
 }

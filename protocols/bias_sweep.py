@@ -33,6 +33,7 @@ class BiasSweep(Procedure):
         "centre": Param(float, 4.5e9, "Hz", "spectrum centre"),
         "span": Param(float, 1.0e9, "Hz", "spectrum span"),
         "rbw": Param(float, 1.0e6, "Hz", "resolution bandwidth"),
+        "vbw": Param(float, 1.0e5, "Hz", "video bandwidth (smooths the noise floor)"),
         "points": Param(int, 401, "", "trace points"),
         "zero_span_time": Param(float, 1e-6, "s", "duration of the zero-span trace"),
         "settle": Param(float, 0.0, "s", "wall-clock wait after each current step (real benches)"),
@@ -45,7 +46,7 @@ class BiasSweep(Procedure):
         bench.bias_source.set_compliance_voltage(params["compliance"])
         bench.bias_source.output_on()
         bench.spectrum_analyser.configure_sweep(
-            params["centre"], params["span"], params["rbw"], params["rbw"], params["points"])
+            params["centre"], params["span"], params["rbw"], params["vbw"], params["points"])
 
     def measure(self, bench: Any, point: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
         bias, sa = bench.bias_source, bench.spectrum_analyser
@@ -53,7 +54,7 @@ class BiasSweep(Procedure):
         if params["settle"]:
             time.sleep(params["settle"])
         voltage = bias.measure_voltage()
-        sa.configure_sweep(params["centre"], params["span"], params["rbw"], params["rbw"], params["points"])
+        sa.configure_sweep(params["centre"], params["span"], params["rbw"], params["vbw"], params["points"])
         freq, power = sa.sweep()
         peak = int(np.argmax(power))
         t, zs = sa.zero_span(float(freq[peak]), params["rbw"], params["zero_span_time"], 101)

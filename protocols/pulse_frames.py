@@ -21,7 +21,7 @@ class PulseFrames(Procedure):
         "widths": Param(float_list, "8e-12,28e-12,40e-12", "s", "Gaussian sigma t_w of each pulse"),
         "amplitude": Param(float, 5.0, "V", "pulse peak voltage (coil calibration turns it into tesla)"),
         "delay": Param(float, 40e-12, "s", "trigger to pulse centre, t_p"),
-        "frame_start": Param(float, 40e-12, "s", "first frame after the trigger"),
+        "frame_start": Param(float, 0.0, "s", "first frame after the trigger"),
         "frame_interval": Param(float, 15e-12, "s", "time between frames"),
         "frame_count": Param(int, 8, "", "frames per pulse"),
     }

@@ -1,0 +1,119 @@
+"""Sequential digits: oscillator network and CTRNN, median and spread over seeds; sweeps.
+
+    python benchmarks/oscillator_digits.py --net osc --seeds 10 --epochs 100
+    python benchmarks/oscillator_digits.py --net ctrnn --seeds 10 --epochs 100 --drive-gain gamma
+    python benchmarks/oscillator_digits.py --net osc --sweep dt --values 0.1,0.2,0.5,1,2,5,10
+    python benchmarks/oscillator_digits.py --net osc --sweep density_int --values 0.1,0.2,0.5,1
+
+All seeds of one setting train side by side as one ensemble (identical to
+training them one by one: Adam and clipping act element by element; checked
+in tests/test_oscillator_net.py). Seeds differ in initial weights and masks;
+the split and batch order are fixed. One thread, as on the 2-core CI box.
+Writes benchmarks/results/oscillator_<name>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from models.ctrnn import CTRNN  # noqa: E402
+from models.digits import load_digits_sequences  # noqa: E402
+from models.oscillator_net import OscillatorNet  # noqa: E402
+from models.train import TrainConfig, fit  # noqa: E402
+
+NETS = {"osc": OscillatorNet, "ctrnn": CTRNN}
+
+
+def run_setting(net: str, seeds: int, epochs: int, lr0: float, lr_decay: float, log, **kw) -> dict:
+    data = load_digits_sequences()
+    model = NETS[net](ensemble=seeds, seed=kw.pop("seed", 0), **kw)
+    t0 = time.perf_counter()
+
+    def on_epoch(e, loss, acc):
+        log(f"  epoch {e + 1:3d}  loss median {loss.median():.3f}  acc median {acc.median():.4f}  "
+            f"({time.perf_counter() - t0:.0f} s)")
+
+    hist = fit(model, data, TrainConfig(epochs=epochs, lr0=lr0, lr_decay=lr_decay), on_epoch=on_epoch)
+    final = [100 * a for a in hist.accuracy[-1]]
+    best = [100 * max(col) for col in zip(*hist.accuracy)]
+    return {
+        "accuracy_final": final,
+        "median": statistics.median(final),
+        "mean": statistics.fmean(final),
+        "std": statistics.pstdev(final),
+        "min": min(final), "max": max(final),
+        "median_best_epoch": statistics.median(best),
+        "seconds": time.perf_counter() - t0,
+        "seconds_per_epoch_per_seed": (time.perf_counter() - t0) / epochs / seeds,
+        "history_median_accuracy": [100 * statistics.median(a) for a in hist.accuracy],
+    }
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--net", choices=sorted(NETS), default="osc")
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--epochs", type=int, default=100)
+    p.add_argument("--lr0", type=float, default=0.149)
+    p.add_argument("--lr-decay", type=float, default=8.077)
+    p.add_argument("--tau", type=float, default=14.12)
+    p.add_argument("--dt", type=float, default=1.0)
+    p.add_argument("--density", type=float, default=0.5)
+    p.add_argument("--max-step", type=float, default=1.0, help="longest integration sub-step, ns")
+    p.add_argument("--f-cut", type=float, default=None, help="oscillator net only: high-pass cut-off, GHz (default 0.045)")
+    p.add_argument("--drive-gain", default=None, help="CTRNN only: g in dx/dt = −γx + g·I; 'gamma' = 1/τ (textbook form)")
+    p.add_argument("--sweep", choices=["dt", "density", "density_int", "density_ext"], default=None)
+    p.add_argument("--values", default="")
+    p.add_argument("--name", default=None, help="result file name (default from the settings)")
+    p.add_argument("--threads", type=int, default=1)
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    name = args.name or (f"{args.net}_sweep_{args.sweep}" if args.sweep else f"{args.net}_seeds")
+    out = ROOT / "benchmarks" / "results" / f"oscillator_{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def log(msg):
+        print(msg, flush=True)
+
+    base = dict(tau=args.tau, dt=args.dt, density=args.density, max_step=args.max_step)
+    if args.f_cut is not None:
+        if args.net != "osc":
+            p.error("--f-cut applies to the oscillator network only")
+        base["f_cut"] = args.f_cut
+    if args.drive_gain is not None:
+        if args.net != "ctrnn":
+            p.error("--drive-gain applies to the CTRNN only")
+        base["drive_gain"] = 1.0 / args.tau if args.drive_gain == "gamma" else float(args.drive_gain)
+    settings = [base] if not args.sweep else [
+        dict(base, **{args.sweep: float(v)}) for v in args.values.split(",") if v.strip()]
+    results = []
+    for s in settings:
+        log(f"{args.net} {s} seeds={args.seeds} epochs={args.epochs} lr0={args.lr0}")
+        r = run_setting(args.net, args.seeds, args.epochs, args.lr0, args.lr_decay, log, **s)
+        log(f"→ median {r['median']:.2f} %  mean {r['mean']:.2f} ± {r['std']:.2f} %  [{r['min']:.1f}, {r['max']:.1f}]")
+        results.append({"settings": s, **r})
+        record = {
+            "command": "python " + " ".join(["benchmarks/oscillator_digits.py"] + (argv if argv is not None else sys.argv[1:])),
+            "machine": "2-core CPU, no GPU", "threads": args.threads, "date": time.strftime("%Y-%m-%d"),
+            "python": platform.python_version(), "torch": torch.__version__,
+            "net": args.net, "seeds": args.seeds, "epochs": args.epochs, "lr0": args.lr0, "lr_decay": args.lr_decay,
+            "results": results,
+        }
+        out.write_text(json.dumps(record, indent=1))  # after every setting: a killed sweep keeps what it had
+    log(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

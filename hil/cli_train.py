@@ -1,0 +1,135 @@
+"""``hil train oscillator-net``: train the oscillator network, in software or chip-in-the-loop.
+
+Heavy imports (torch, the models and protocols) happen inside the command, so
+``hil --help`` stays fast; the modules are found by name, as ``hil run`` finds
+procedures, so ``hil`` itself imports none of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import math
+from pathlib import Path
+
+
+def cmd_train_oscillator_net(args: argparse.Namespace) -> int:
+    import torch
+
+    from hil.bench import load_bench
+    from hil.errors import HilError
+
+    torch.set_num_threads(args.threads)
+    loop = importlib.import_module("protocols.chip_in_the_loop")
+    digits = importlib.import_module("models.digits")
+    net = importlib.import_module("models.oscillator_net")
+    train = importlib.import_module("models.train")
+
+    out = Path(args.out)
+    if args.chip_in_the_loop and not args.bench:
+        raise HilError("--chip-in-the-loop needs a bench with a chip: --bench benches/chip.toml")
+    model = net.OscillatorNet(dt=args.dt, density=args.density, seed=args.seed)
+    cfg = train.TrainConfig(epochs=args.epochs, lr0=args.lr0, lr_decay=args.lr_decay, shuffle_seed=args.seed)
+    data = digits.load_digits_sequences()
+    mode = "chip" if args.chip_in_the_loop else "model"
+
+    def go(link) -> "object":
+        trainer = loop.ChipTrainer(model, data, link, cfg, mode, out, args.eval_limit)
+        if args.resume and trainer.resume():
+            print(f"resuming from {out} at epoch {trainer.next_epoch}")
+        elif out.exists() and not args.resume:
+            raise HilError(f"{out} exists; pass --resume to continue it or choose another --out")
+        epochs = range(trainer.next_epoch, args.epochs)
+        bar = None
+        if not args.quiet:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(epochs), desc=f"train ({mode})", unit="epoch")
+        for epoch in epochs:
+            rec = trainer.run_epoch(epoch)
+            if bar is not None:
+                post = {"loss": f"{rec['loss']:.3f}", "acc": f"{rec['accuracy_model']:.3f}"}
+                if not math.isnan(rec["accuracy_chip"]):
+                    post["chip"] = f"{rec['accuracy_chip']:.3f}"
+                bar.set_postfix(post)
+                bar.update()
+        if bar is not None:
+            bar.close()
+        return trainer
+
+    if args.bench:
+        spec = load_bench(args.bench)
+        with spec.open() as bench:
+            if args.sample not in bench.samples and args.readout == "batch":
+                raise HilError(f"bench {spec.name!r} has no chip sample {args.sample!r} (it has: "
+                               f"{', '.join(bench.samples) or 'none'}); use benches/chip.toml or --readout roles")
+            loop.power_up(bench, args.bias_current, args.compliance)
+            if args.readout == "batch":
+                link = loop.BatchLink(bench, args.sample)
+            else:
+                freqs = loop.output_frequencies(args.f0, args.f_spacing, args.first_output, model.hidden[-1])
+                link = loop.RoleLink(bench, freqs, sample=args.sample)
+            trainer = go(link)
+    else:
+        trainer = go(None)
+    h = trainer.history
+    chip = h["accuracy_chip"][-1] if h["accuracy_chip"] else float("nan")
+    print(f"{out}: epoch {trainer.next_epoch}, loss {h['loss'][-1]:.4f}, test accuracy model "
+          f"{100 * h['accuracy_model'][-1]:.2f} %" + ("" if math.isnan(chip) else f", on the chip {100 * chip:.2f} %"))
+    if not args.no_plot:
+        png = out.with_suffix(".png")
+        plot_history(h, png, mode)
+        print(f"plot → {png}")
+    return 0
+
+
+def plot_history(history: dict, path: Path, mode: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.5))
+    epochs = range(1, len(history["loss"]) + 1)
+    a.plot(epochs, history["loss"])
+    a.set_xlabel("epoch")
+    a.set_ylabel("training loss (NLL)")
+    b.plot(epochs, [100 * v for v in history["accuracy_model"]], label="digital model")
+    if any(not math.isnan(v) for v in history["accuracy_chip"]):
+        b.plot(epochs, [100 * v for v in history["accuracy_chip"]], label="on the chip")
+    b.set_xlabel("epoch")
+    b.set_ylabel("test accuracy (%)")
+    b.legend()
+    fig.suptitle(f"oscillator network, sequential digits ({mode} training)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    train = sub.add_parser("train", help="train models from the command line")
+    what = train.add_subparsers(dest="model", required=True, metavar="MODEL")
+    p = what.add_parser("oscillator-net", help="the oscillator network on sequential digits (software or chip-in-the-loop)")
+    p.add_argument("--bench", default=None, help="bench with the chip (e.g. benches/chip.toml); evaluates on it every epoch")
+    p.add_argument("--chip-in-the-loop", action="store_true", help="forward pass on the bench's chip, backward through the model")
+    p.add_argument("--epochs", type=int, default=100)
+    p.add_argument("--out", required=True, help="checkpoint file (.pt), written every epoch; the plot goes next to it (.png)")
+    p.add_argument("--resume", action="store_true", help="continue the checkpoint at --out")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--density", type=float, default=0.5)
+    p.add_argument("--dt", type=float, default=1.0, help="ns between input points")
+    p.add_argument("--lr0", type=float, default=0.149)
+    p.add_argument("--lr-decay", type=float, default=8.077)
+    p.add_argument("--readout", choices=["batch", "roles"], default="batch",
+                   help="batch: twin's batched readout (fast); roles: AWG + zero span per output (slow)")
+    p.add_argument("--sample", default="chip", help="the chip sample's name in the bench")
+    p.add_argument("--eval-limit", type=int, default=0, help="test sequences evaluated per epoch (0 = all)")
+    p.add_argument("--bias-current", type=float, default=2e-3, help="bias rail current, A")
+    p.add_argument("--compliance", type=float, default=2.0, help="bias source compliance, V")
+    p.add_argument("--f0", type=float, default=2.0e9, help="roles readout: frequency of oscillator 0, Hz")
+    p.add_argument("--f-spacing", type=float, default=100e6, help="roles readout: frequency step, Hz")
+    p.add_argument("--first-output", type=int, default=64, help="roles readout: index of the first output oscillator")
+    p.add_argument("--threads", type=int, default=1, help="torch threads")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--no-plot", action="store_true", help="skip the PNG of loss and accuracy")
+    p.set_defaults(func=cmd_train_oscillator_net)

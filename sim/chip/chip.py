@@ -1,0 +1,285 @@
+"""A multilayer spin-torque oscillator chip, as a bench sample.
+
+Physics (time in ns, rates in 1/ns inside; SI at the instrument boundary):
+neuron i of layer n obeys dx/dt = −γ_i x + I x (1 − x) with
+I = S (W_ext y^{n−1} + W_int y^n + b) + I_rail, where y^n is the on-chip
+high-pass filtered power (dy/dt = −2π f_cut y + dx/dt) and y^{−1} the input
+line. Integration is the digital model's: sub-steps of at most ``max_step``
+ns with the drive held, x by the exact logistic solution
+(:func:`sim.oscillator.logistic_step`, the same numpy kernel the oscillator
+array uses), y exactly for x linear over the sub-step.
+
+What the chip has and the digital model (models/oscillator_net.py) does not:
+
+- device-to-device spread of γ (``gamma_spread``, relative, default 10 %);
+- a fixed bias that comes from a real current source: the source feeds the
+  chip's reference input and an on-chip current mirror copies that current
+  into every oscillator; drive = γ_nom · I_rail / I_th, so the source's
+  quantisation and any mis-set current show up (``ChipBiasSource``);
+  2γ ↔ 2 I_th (2 mA by default);
+- each neuron resets (inputs off, between sequences) to *its own*
+  free-running fixed point 1 − γ_i / (I_rail + S b_i);
+- readout noise on x (``readout_noise``, absolute, default 0.01) and a
+  finite detection bandwidth: on the role path the spectrum analyser's RBW
+  filter, on the batched path a one-pole low-pass of ``detector_bandwidth``
+  Hz applied to the power trace.
+
+Two ways to run it. The role path (what a lab does, usable on a real chip):
+the input AWG plays a sequence (``start``), the analyser sits at one output
+oscillator's frequency in zero span and ``advance_to`` steps the network as
+it sweeps; powers()/frequencies()/linewidths() are what it sees
+(:class:`hil.roles.CurrentDrivenSample`). The batched path
+(``measure_batch``): the whole batch of sequences at once, returning the
+measured power traces of the last layer — a twin-only shortcut standing in
+for a parallel readout (one detector per output), fast enough for training.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from hil.errors import InstrumentError
+from sim.oscillator import logistic_step
+
+
+class ChipTimeout(InstrumentError, TimeoutError):
+    """The chip stopped answering (fault injection: ``fail_after`` sequences)."""
+
+
+def highpass_step(y: np.ndarray, x_old: np.ndarray, x_new: np.ndarray, f_cut: float, h: float) -> np.ndarray:
+    """y after h ns of dy/dt = −2π f_cut y + dx/dt with x linear over the step (f_cut in GHz)."""
+    w = 2 * math.pi * f_cut * h
+    return y * math.exp(-w) + (x_new - x_old) * (-math.expm1(-w) / w)
+
+
+class OscillatorChip:
+    """The chip twin. Satisfies :class:`hil.roles.CurrentDrivenSample` (n = all neurons)."""
+
+    def __init__(
+        self,
+        hidden: tuple[int, ...] | list[int] = (32, 32, 32),
+        n_in: int = 1,
+        tau: float = 14.12,
+        S: float = 0.5,
+        f_cut: float = 0.045,
+        max_step: float = 1.0,
+        gamma_spread: float = 0.10,
+        readout_noise: float = 0.01,
+        detector_bandwidth: float = 100.0e6,
+        threshold_current: float = 1.0e-3,
+        resistance: float = 100.0,
+        f0: float = 2.0e9,
+        f_spacing: float = 100.0e6,
+        shift: float = 0.5e6,
+        p_max: float = 1.0e-9,
+        linewidth: float = 1.0e6,
+        x_floor: float = 1.0e-3,
+        fail_after: int | None = None,
+        seed: int = 0,
+    ):
+        self.hidden, self.n_in = tuple(int(n) for n in hidden), int(n_in)
+        if not self.hidden or min(self.hidden) < 1:
+            raise ValueError(f"hidden layer sizes must be >= 1, got {hidden}")
+        if tau <= 0 or f_cut <= 0 or max_step <= 0 or threshold_current <= 0 or p_max <= 0:
+            raise ValueError("tau, f_cut, max_step, threshold_current and p_max must be > 0")
+        if not 0 <= gamma_spread < 0.5:
+            raise ValueError(f"gamma_spread is relative and must be in [0, 0.5), got {gamma_spread}")
+        self.tau, self.S, self.f_cut, self.max_step = float(tau), float(S), float(f_cut), float(max_step)
+        self.gamma_nominal = 1.0 / self.tau
+        self.readout_noise, self.detector_bandwidth = float(readout_noise), float(detector_bandwidth)
+        self.threshold_current, self.x_floor = float(threshold_current), float(x_floor)
+        self.rng = np.random.default_rng(seed)
+        n = sum(self.hidden)
+        spread = np.clip(1.0 + gamma_spread * self.rng.standard_normal(n), 0.2, None)
+        self.gamma = [g for g in np.split(self.gamma_nominal * spread, np.cumsum(self.hidden)[:-1])]
+        self._resistance = np.full(n, float(resistance))
+        self.f0 = f0 + f_spacing * np.arange(n)
+        self.shift, self.p_max, self.linewidth = float(shift), float(p_max), float(linewidth)
+        self.fail_after, self.sequences_run = fail_after, 0
+        self.rail_current = 0.0
+        self.program(None)
+        self._sequence: np.ndarray | None = None
+        self._time = 0.0  # s
+        self._state: list[tuple[np.ndarray, np.ndarray]] = self._rest_state(1)
+
+    # -- configuration ------------------------------------------------------------
+    def program(self, prog: dict | None) -> None:
+        """Load weights and biases: ``prog`` has lists ``w_ext``, ``w_int``, ``bias`` per layer
+        (shapes (n_l, fan_in), (n_l, n_l), (n_l,)); None loads zeros. Wrong shapes raise."""
+        fans = (self.n_in,) + self.hidden[:-1]
+        if prog is None:
+            prog = {"w_ext": [np.zeros((n, f)) for n, f in zip(self.hidden, fans)],
+                    "w_int": [np.zeros((n, n)) for n in self.hidden],
+                    "bias": [np.zeros(n) for n in self.hidden]}
+        problems = []
+        for key in ("w_ext", "w_int", "bias"):
+            if key not in prog or len(prog[key]) != len(self.hidden):
+                problems.append(f"{key}: need one array per layer ({len(self.hidden)} layers)")
+        if not problems:
+            for l, (n, f) in enumerate(zip(self.hidden, fans)):
+                for key, shape in (("w_ext", (n, f)), ("w_int", (n, n)), ("bias", (n,))):
+                    a = np.asarray(prog[key][l], dtype=float)
+                    if a.shape != shape:
+                        problems.append(f"{key}[{l}] has shape {a.shape}, this chip needs {shape}")
+                    elif not np.all(np.isfinite(a)):
+                        problems.append(f"{key}[{l}] contains NaN or inf")
+        if problems:
+            raise ValueError("cannot program the chip: " + "; ".join(problems))
+        self.w_ext = [np.asarray(a, dtype=float).copy() for a in prog["w_ext"]]
+        self.w_int = [np.asarray(a, dtype=float).copy() for a in prog["w_int"]]
+        self.bias = [np.asarray(a, dtype=float).copy() for a in prog["bias"]]
+
+    def set_rail_current(self, current: float) -> None:
+        """The shared bias rail (A), as delivered by the bias source."""
+        self.rail_current = float(current)
+
+    @property
+    def rail_drive(self) -> float:
+        """The rail's drive in 1/ns: γ_nom · I_rail / I_th (2 I_th ↔ the reference 2γ)."""
+        return self.gamma_nominal * self.rail_current / self.threshold_current
+
+    # -- physics ------------------------------------------------------------------
+    def _rest_state(self, batch: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        state = []
+        for l, n in enumerate(self.hidden):
+            free = self.rail_drive + self.S * self.bias[l]
+            with np.errstate(divide="ignore"):
+                x = np.where(free > 0, 1.0 - self.gamma[l] / np.where(free > 0, free, 1.0), 0.0)
+            x = np.maximum(x, self.x_floor)
+            state.append((np.tile(x, (batch, 1)), np.zeros((batch, n))))
+        return state
+
+    def _substeps(self, dt: float) -> tuple[int, float]:
+        n = max(1, math.ceil(dt / self.max_step - 1e-9))
+        return n, dt / n
+
+    def _substep(self, state, u: np.ndarray, h: float):
+        """One held-drive sub-step of every layer; u: (B, n_in) input line values."""
+        below = u
+        new = []
+        for l, (x, y) in enumerate(state):
+            drive = self.S * (below @ self.w_ext[l].T + y @ self.w_int[l].T + self.bias[l]) + self.rail_drive
+            gamma = self.gamma[l]
+            x1 = logistic_step(x, drive / gamma, gamma, h)  # ζ = I/γ in the array's form
+            y1 = highpass_step(y, x, x1, self.f_cut, h)
+            new.append((x1, y1))
+            below = y1
+        return new
+
+    def _count_sequence(self) -> None:
+        if self.fail_after is not None and self.sequences_run >= self.fail_after:
+            raise ChipTimeout(f"oscillator chip did not answer after {self.sequences_run} sequences (timeout)")
+        self.sequences_run += 1
+
+    def simulate(self, inputs: np.ndarray, dt: float) -> np.ndarray:
+        """Noise-free x of the last layer after every input step: (B, T+1, N_last), index 0 = rest.
+
+        ``inputs``: (B, T) or (B, T, n_in) input-line values held ``dt`` ns each.
+        """
+        u = np.asarray(inputs, dtype=float)
+        if u.ndim == 2:
+            u = u[:, :, None]
+        if u.ndim != 3 or u.shape[2] != self.n_in:
+            raise ValueError(f"inputs must be (batch, steps[, {self.n_in}]), got {u.shape}")
+        if not np.all(np.isfinite(u)):
+            raise ValueError("input sequence contains NaN or inf")
+        self._count_sequence()
+        B, T, _ = u.shape
+        state = self._rest_state(B)
+        out = np.empty((B, T + 1, self.hidden[-1]))
+        out[:, 0] = state[-1][0]
+        nsub, h = self._substeps(dt)
+        for t in range(T):
+            for _ in range(nsub):
+                state = self._substep(state, u[:, t], h)
+            out[:, t + 1] = state[-1][0]
+        return out
+
+    def measure_batch(self, inputs: np.ndarray, dt: float) -> np.ndarray:
+        """Measured power traces of the last layer, normalised (x units), (B, T+1, N_last).
+
+        The batched readout: readout noise on every sample, then a one-pole
+        low-pass of ``detector_bandwidth`` (the detector's finite response).
+        """
+        x = self.simulate(inputs, dt)
+        x = x + self.readout_noise * self.rng.standard_normal(x.shape)
+        a = -math.expm1(-2 * math.pi * self.detector_bandwidth * dt * 1e-9)
+        out = np.empty_like(x)
+        acc = x[:, 0]
+        for k in range(x.shape[1]):
+            acc = acc + a * (x[:, k] - acc)
+            out[:, k] = acc
+        return out
+
+    # -- the role path: one sequence, stepped by the instruments ------------------
+    def start(self, inputs: np.ndarray, dt: float) -> None:
+        """Trigger: reset every neuron to rest, then play ``inputs`` (T,) held ``dt`` ns each."""
+        u = np.asarray(inputs, dtype=float).reshape(-1, self.n_in)
+        if not np.all(np.isfinite(u)):
+            raise ValueError("input sequence contains NaN or inf")
+        self._count_sequence()
+        self._sequence, self._dt = u, float(dt)
+        self._nsub, self._h = self._substeps(dt)
+        self._step_index = 0  # sub-steps done
+        self._time = 0.0
+        self._state = self._rest_state(1)
+
+    def advance_to(self, time: float) -> None:
+        """Integrate up to ``time`` s after the trigger, in whole sub-steps (held between them).
+        After the sequence ends the input line reads 0."""
+        if time < self._time - 1e-15:
+            raise ValueError(f"cannot go back in time: now {self._time:g} s, asked {time:g} s")
+        self._time = max(self._time, float(time))
+        if self._sequence is None:
+            return
+        target = int(math.floor(self._time * 1e9 / self._h + 1e-6))
+        while self._step_index < target:
+            t = self._step_index // self._nsub
+            u = self._sequence[t][None, :] if t < len(self._sequence) else np.zeros((1, self.n_in))
+            self._state = self._substep(self._state, u, self._h)
+            self._step_index += 1
+
+    @property
+    def time(self) -> float:
+        return self._time
+
+    @property
+    def n_oscillators(self) -> int:
+        return sum(self.hidden)
+
+    def x_all(self) -> np.ndarray:
+        """Present x of every neuron (layer by layer), noise-free."""
+        return np.concatenate([x[0] for x, _ in self._state])
+
+    def output_indices(self) -> np.ndarray:
+        """Oscillator indices of the last layer (the ones a readout listens to)."""
+        return np.arange(self.n_oscillators - self.hidden[-1], self.n_oscillators)
+
+    def _check(self, index: int) -> int:
+        if not 0 <= index < self.n_oscillators:
+            raise IndexError(f"oscillator {index} does not exist; this chip has 0..{self.n_oscillators - 1}")
+        return index
+
+    def set_bias(self, index: int, current: float) -> None:
+        """Per-oscillator bias is not wired on this chip: all neurons share the rail."""
+        self._check(index)
+        raise InstrumentError("this chip has one shared bias rail; drive it with ChipBiasSource (set_rail_current)")
+
+    def resistance(self, index: int) -> float:
+        return float(self._resistance[self._check(index)])
+
+    def rail_resistance(self) -> float:
+        """Resistance of the mirror's reference branch, ohm (one oscillator's)."""
+        return float(self._resistance[0])
+
+    def frequencies(self) -> np.ndarray:
+        return self.f0 + self.shift * self.x_all()
+
+    def powers(self) -> np.ndarray:
+        x = self.x_all() + self.readout_noise * self.rng.standard_normal(self.n_oscillators)
+        return self.p_max * np.clip(x, 0.0, None)
+
+    def linewidths(self) -> np.ndarray:
+        return self.linewidth * 0.5 / np.maximum(self.x_all(), self.x_floor)

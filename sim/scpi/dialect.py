@@ -1,0 +1,223 @@
+"""What every instrument dialect shares: the command table, common commands,
+the error queue, and guarded calls into the twin.
+
+A dialect is a table. Each row (:class:`Spec`) pairs a header pattern with a
+handler; the factories :func:`number`, :func:`flag` and :func:`choice` build
+the rows for plain settings (range-checked like the instrument: out of range
+→ -222 in the error queue, setting unchanged), :func:`method` points a row
+at a dialect method for anything with behaviour. A dialect keeps its
+settings in ``self.state`` (or per-channel objects) and calls the twin only
+through :meth:`Dialect.call_twin`, so a twin's exception becomes an entry in
+the error queue, never a dead server.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any, Callable, ClassVar, Sequence
+
+from sim.scpi.arguments import Call, format_number
+from sim.scpi.errors import ErrorQueue, ScpiError
+from sim.scpi.parser import Command, parse_message
+from sim.scpi.tree import PatternNode, compile_pattern, match
+
+__all__ = ["Call", "Dialect", "Spec", "choice", "flag", "format_number", "method", "number"]
+
+log = logging.getLogger(__name__)
+
+Reply = str | bytes
+Handler = Callable[["Dialect", Call], "Reply | None"]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One row of a dialect's table: a header pattern, its handler, whether it may be queried or set."""
+
+    pattern: str
+    handler: Handler
+    query: bool = True
+    write: bool = True
+    nodes: tuple[PatternNode, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "nodes", compile_pattern(self.pattern))
+
+
+def _hook(dialect: "Dialect", name: str | None) -> Callable[..., Any] | None:
+    return getattr(dialect, name) if name else None
+
+
+def _setting(pattern: str, attr: str, scope: str, decode: Callable[[Call], Any], encode: Callable[[Any], str],
+             check: str | None, apply: str | None) -> Spec:
+    """A stored setting: query returns it; set decodes, checks, stores, then applies (reverting if that fails)."""
+
+    def handler(dialect: "Dialect", call: Call) -> Reply | None:
+        target = dialect.target(call, scope)
+        if call.query:
+            call.count(0)
+            return encode(getattr(target, attr))
+        call.count(1)
+        value = decode(call)
+        if check:
+            _hook(dialect, check)(target, attr, value)
+        old = getattr(target, attr)
+        setattr(target, attr, value)
+        if apply:
+            try:
+                _hook(dialect, apply)(call, target, value)
+            except BaseException:
+                setattr(target, attr, old)
+                raise
+        return None
+
+    return Spec(pattern, handler)
+
+
+def number(pattern: str, attr: str, bounds: tuple[float, float], *, unit: str | None = None,
+           integer: bool = False, scope: str = "instrument", check: str | None = None,
+           apply: str | None = None) -> Spec:
+    """A numeric setting, range-checked as the instrument does: outside ``bounds`` → -222, unchanged."""
+    low, high = bounds
+
+    def decode(call: Call) -> float:
+        value = call.number(0, unit, bounds)
+        if not math.isfinite(value) or not low <= value <= high:
+            raise ScpiError(-222, f"{value:g} outside [{low:g}, {high:g}]")
+        return int(round(value)) if integer else value
+
+    return _setting(pattern, attr, scope, decode, format_number, check, apply)
+
+
+def flag(pattern: str, attr: str, *, scope: str = "instrument", apply: str | None = None) -> Spec:
+    """An ON/OFF setting; queries answer 1 or 0."""
+    return _setting(pattern, attr, scope, lambda call: call.boolean(0), lambda v: "1" if v else "0", None, apply)
+
+
+def choice(pattern: str, attr: str, options: Sequence[str], *, scope: str = "instrument",
+           apply: str | None = None) -> Spec:
+    """A word setting stored and answered in short form (``MANual`` → ``MAN``)."""
+    return _setting(pattern, attr, scope, lambda call: call.word(0, options), str, None, apply)
+
+
+def method(pattern: str, name: str, *, query: bool = True, write: bool = True) -> Spec:
+    """A row whose behaviour is the dialect method ``name(call)``."""
+    return Spec(pattern, lambda dialect, call: getattr(dialect, name)(call), query=query, write=write)
+
+
+class Dialect:
+    """Base of every instrument dialect: common commands, ``SYST:ERR?``, table dispatch.
+
+    Subclasses set ``name`` (the registry key), ``role`` (the role the twin
+    must satisfy), ``idn`` and ``COMMANDS``, and override :meth:`reset` and,
+    for channel-scoped settings, :meth:`target`.
+    """
+
+    name: ClassVar[str]
+    role: ClassVar[type]
+    idn: ClassVar[str]
+    COMMANDS: ClassVar[tuple[Spec, ...]] = ()
+    BASE_COMMANDS: ClassVar[tuple[Spec, ...]] = (
+        method(":SYSTem:ERRor[:NEXT]", "_system_error", write=False),
+    )
+
+    def __init__(self, twin: Any):
+        self.twin = twin
+        self.errors = ErrorQueue()
+        self.state = SimpleNamespace()
+        self._table = self.COMMANDS + self.BASE_COMMANDS
+        self.reset()
+
+    # -- what subclasses provide ----------------------------------------------
+
+    def reset(self) -> None:
+        """Settings to their ``*RST`` values."""
+
+    def target(self, call: Call, scope: str) -> Any:
+        """The object a setting of ``scope`` lives on."""
+        if scope != "instrument":
+            raise ScpiError(-114, f"no {scope} here")
+        return self.state
+
+    def bus_trigger(self) -> None:
+        """``*TRG``. Instruments without a bus trigger ignore it."""
+        raise ScpiError(-211)
+
+    # -- execution --------------------------------------------------------------
+
+    def execute(self, message: bytes) -> bytes | None:
+        """Run one program message; return the response message (with terminator) or None."""
+        replies: list[bytes] = []
+        for item in parse_message(message):
+            if isinstance(item, ScpiError):
+                self.errors.push(item)
+                continue
+            try:
+                reply = self._dispatch(item)
+            except ScpiError as error:
+                self.errors.push(error)
+                continue
+            except Exception as error:  # a bug in a dialect must not take the server down
+                log.exception("dialect %s failed on %s", self.name, item.header)
+                self.errors.push(ScpiError(-300, f"{type(error).__name__}: {error}"))
+                continue
+            if item.query:
+                replies.append(reply if isinstance(reply, bytes) else str(reply or "").encode("ascii"))
+        return b";".join(replies) + b"\n" if replies else None
+
+    def call_twin(self, function: Callable[..., Any], *args: Any) -> Any:
+        """Call a role method of the twin; its refusal (ValueError) is -222, any other failure -240."""
+        try:
+            return function(*args)
+        except ValueError as error:
+            raise ScpiError(-222, f"twin refused: {error}") from error
+        except Exception as error:
+            log.exception("twin call %s failed", getattr(function, "__name__", function))
+            raise ScpiError(-240, f"twin failed: {type(error).__name__}: {error}") from error
+
+    def sync_twin(self, function: Callable[..., Any], *args: Any) -> None:
+        """Like :meth:`call_twin` for bringing the twin in line with a reset: failures are queued, not raised."""
+        try:
+            self.call_twin(function, *args)
+        except ScpiError as error:
+            self.errors.push(error)
+
+    def _dispatch(self, command: Command) -> Reply | None:
+        if command.common:
+            return self._common(command)
+        for spec in self._table:
+            suffixes = match(spec.nodes, command.nodes)
+            if suffixes is None:
+                continue
+            if (command.query and not spec.query) or (not command.query and not spec.write):
+                raise ScpiError(-113, f"{command.header} (no {'query' if command.query else 'setting'} form)")
+            return spec.handler(self, Call(command, suffixes))
+        raise ScpiError(-113, command.header)
+
+    def _common(self, command: Command) -> Reply | None:
+        name, query = command.common, command.query
+        if command.args:
+            raise ScpiError(-108, f"{name} takes no argument")
+        if (name, query) == ("*IDN", True):
+            return self.idn
+        if (name, query) == ("*OPC", True):
+            return "1"  # commands run in order, so everything before has completed
+        if (name, query) in (("*ESR", True), ("*STB", True)):
+            return "0"
+        if query:
+            raise ScpiError(-113, f"{name}?")
+        if name == "*RST":
+            self.reset()
+        elif name == "*CLS":
+            self.errors.clear()
+        elif name == "*TRG":
+            self.bus_trigger()
+        elif name not in ("*OPC", "*WAI"):
+            raise ScpiError(-113, name)
+        return None
+
+    def _system_error(self, call: Call) -> Reply:
+        call.count(0)
+        return self.errors.pop()

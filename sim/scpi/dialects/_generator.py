@@ -1,0 +1,98 @@
+"""What the two waveform-generator dialects share: per-output settings, level checks, and
+playing the triggered waveform on the twin.
+
+The twin is wired to output 1. On ``*TRG`` in single-shot bus-triggered
+mode the dialect turns its settings into volts at a sample rate — the
+instrument's own arithmetic: offset + amplitude/2 · normalised point,
+the trigger delay as idle samples in front, the burst count as repeats —
+and calls ``twin.set_arbitrary_pulse`` (only when the waveform changed),
+``twin.arm`` (after an upload) and ``twin.trigger``. Output 2 keeps its
+settings and drives nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from hil.roles import PulseGenerator
+from sim.scpi.dialect import Call, Dialect
+from sim.scpi.errors import ScpiError
+
+#: The twin gets at most this many samples per pulse (32 MiB of float64).
+MAX_TWIN_SAMPLES = 1 << 22
+
+
+def playback(samples: np.ndarray, rate: float, delay: float, cycles: int) -> np.ndarray:
+    """Volts from the trigger on: ``delay`` of the first point's level, then ``cycles`` repeats."""
+    lead = int(round(delay * rate))
+    total = lead + samples.size * cycles
+    if total > MAX_TWIN_SAMPLES:
+        raise ScpiError(-221, f"delay and burst need {total} samples at {rate:.3g} Sa/s; the twin holds "
+                              f"{MAX_TWIN_SAMPLES}")
+    return np.concatenate([np.full(lead, samples[0]), np.tile(samples, cycles)])
+
+
+class GeneratorDialect(Dialect):
+    """Base of the arbitrary-generator dialects; subclasses define outputs, table and waveform decoding."""
+
+    role = PulseGenerator
+    CHANNELS: tuple[int, ...] = (1, 2)
+    TWIN_CHANNEL = 1
+    MAX_LEVEL = 5.0  # V, |offset| + amplitude/2 into 50 Ω
+
+    def new_output(self) -> Any:
+        raise NotImplementedError
+
+    def triggered(self, output: Any) -> bool:
+        """Whether ``*TRG`` fires ``output`` (single-shot bus trigger armed)."""
+        raise NotImplementedError
+
+    def waveform(self, output: Any) -> tuple[np.ndarray, float]:
+        """The uploaded waveform of ``output`` in volts and its sample rate (raise -221 when none)."""
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        self.channels = {n: self.new_output() for n in self.CHANNELS}
+        self._played: tuple[np.ndarray, float] | None = None
+        self._armed = False
+        self.sync_twin(self.twin.output_off)
+
+    def target(self, call: Call, scope: str) -> Any:
+        if scope == "channel":
+            number = call.suffix()
+            if number not in self.channels:
+                raise ScpiError(-114, f"output {number}")
+            return self.channels[number]
+        return super().target(call, scope)
+
+    # -- hooks of the table -----------------------------------------------------
+
+    def check_levels(self, output: Any, attr: str, value: float) -> None:
+        amplitude = value if attr == "amplitude" else output.amplitude
+        offset = value if attr == "offset" else output.offset
+        if abs(offset) + amplitude / 2 > self.MAX_LEVEL + 1e-12:
+            raise ScpiError(-221, f"|offset| + amplitude/2 = {abs(offset) + amplitude / 2:g} V exceeds "
+                                  f"{self.MAX_LEVEL:g} V")
+
+    def apply_output(self, call: Call, output: Any, on: bool) -> None:
+        if output is self.channels[self.TWIN_CHANNEL]:
+            self.call_twin(self.twin.output_on if on else self.twin.output_off)
+
+    # -- *TRG -------------------------------------------------------------------
+
+    def bus_trigger(self) -> None:
+        output = self.channels[self.TWIN_CHANNEL]
+        if not self.triggered(output):
+            raise ScpiError(-211, "output 1 is not armed for a bus trigger")
+        samples, rate = self.waveform(output)
+        played = playback(samples, rate, output.delay, output.cycles)
+        if self._played is None or self._played[1] != rate or not np.array_equal(self._played[0], played):
+            self.call_twin(self.twin.set_arbitrary_pulse, played, rate)
+            self._played = (played, rate)
+            self._armed = False
+        if not self._armed:
+            self.call_twin(self.twin.arm)
+            self._armed = True
+        self.call_twin(self.twin.trigger)

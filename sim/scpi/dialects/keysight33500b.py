@@ -1,0 +1,124 @@
+"""The Keysight 33500B series' SCPI, fronting any :class:`hil.roles.PulseGenerator`.
+
+Arbitrary waveforms are named float points in ±1 in each output's volatile
+memory (``SOUR1:DATA:ARB <name>,<block|floats>``, block byte order from
+``FORM:BORD``), selected with ``FUNC:ARB``, played at ``FUNC:ARB:SRAT``.
+A triggered burst (``BURS:STAT ON``, ``BURS:MODE TRIG``, ``TRIG:SOUR BUS``)
+makes ``*TRG`` play ``BURS:NCYC`` cycles after ``TRIG:DEL``. Ranges are
+the 30 MHz models' into 50 Ω.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.scpi.dialect import Call, choice, flag, method, number
+from sim.scpi.dialects._generator import GeneratorDialect
+from sim.scpi.errors import ScpiError
+
+POINTS_RANGE = (8, 1_000_000)  # standard memory per output
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,11}")
+
+
+@dataclass
+class Output33500B:
+    """One output's settings at ``*RST`` (those the twin's pulse depends on)."""
+
+    function: str = "SIN"
+    arb: str | None = None
+    srate: float = 40e3  # Sa/s
+    amplitude: float = 0.1  # Vpp
+    offset: float = 0.0  # V
+    burst: bool = False
+    burst_mode: str = "TRIG"
+    cycles: int = 1
+    trigger_source: str = "IMM"
+    delay: float = 0.0  # s
+    output: bool = False
+    volatile: dict[str, np.ndarray] = field(default_factory=dict)  # name → points in ±1
+
+
+class Keysight33500BDialect(GeneratorDialect):
+    name = "keysight33500b"
+    idn = "Agilent Technologies,33522B,TWIN000001,spin-hil-twin"
+
+    COMMANDS = (
+        choice("[SOURce#]:FUNCtion[:SHAPe]", "function",
+               ("SINusoid", "SQUare", "TRIangle", "RAMP", "PULSe", "PRBS", "NOISe", "ARB", "DC"), scope="channel"),
+        method("[SOURce#]:FUNCtion[:SHAPe]:ARBitrary", "_select_arb"),
+        number("[SOURce#]:FUNCtion[:SHAPe]:ARBitrary:SRATe", "srate", (1e-6, 250e6), unit="SA/S", scope="channel"),
+        method("[SOURce#]:DATA:ARBitrary", "_data_arb", query=False),
+        method("[SOURce#]:DATA:VOLatile:CLEar", "_clear_volatile", query=False),
+        number("[SOURce#]:VOLTage[:LEVel][:IMMediate][:AMPLitude]", "amplitude", (1e-3, 10.0), unit="V",
+               scope="channel", check="check_levels"),
+        number("[SOURce#]:VOLTage[:LEVel][:IMMediate]:OFFSet", "offset", (-4.995, 4.995), unit="V",
+               scope="channel", check="check_levels"),
+        flag("[SOURce#]:BURSt:STATe", "burst", scope="channel"),
+        choice("[SOURce#]:BURSt:MODE", "burst_mode", ("TRIGgered", "GATed"), scope="channel"),
+        number("[SOURce#]:BURSt:NCYCles", "cycles", (1, 100_000_000), integer=True, scope="channel"),
+        choice("TRIGger#:SOURce", "trigger_source", ("IMMediate", "EXTernal", "TIMer", "BUS"), scope="channel"),
+        number("TRIGger#:DELay", "delay", (0.0, 1000.0), unit="S", scope="channel"),
+        flag("OUTPut#[:STATe]", "output", scope="channel", apply="apply_output"),
+        choice("FORMat:BORDer", "byte_order", ("NORMal", "SWAPped")),
+    )
+
+    def new_output(self) -> Output33500B:
+        return Output33500B()
+
+    def reset(self) -> None:
+        self.state.byte_order = "NORM"
+        super().reset()
+
+    def triggered(self, output: Output33500B) -> bool:
+        return output.burst and output.burst_mode == "TRIG" and output.trigger_source == "BUS"
+
+    def waveform(self, output: Output33500B) -> tuple[np.ndarray, float]:
+        if output.function != "ARB" or output.arb not in output.volatile:
+            raise ScpiError(-221, "output 1 plays no arbitrary waveform (FUNC ARB after DATA:ARB and FUNC:ARB)")
+        points = output.volatile[output.arb]
+        return output.offset + 0.5 * output.amplitude * points, output.srate
+
+    # -- handlers ---------------------------------------------------------------
+
+    def _select_arb(self, call: Call) -> str | None:
+        output = self.target(call, "channel")
+        if call.query:
+            return f'"{output.arb or ""}"'
+        call.count(1)
+        name = (call.args[0].string or call.text(0)).upper()
+        if name not in output.volatile:
+            raise ScpiError(-224, f"no arbitrary waveform {name!r} in volatile memory")
+        output.arb = name
+        return None
+
+    def _data_arb(self, call: Call) -> None:
+        call.count(2, POINTS_RANGE[1] + 1)
+        output = self.target(call, "channel")
+        name = call.text(0).upper()
+        if not _NAME.fullmatch(name):
+            raise ScpiError(-224, f"arb name {name!r}: a letter, then up to 11 letters, digits or _")
+        if name in output.volatile:
+            raise ScpiError(-221, f"{name} already in volatile memory; DATA:VOL:CLE first")
+        if call.args[1].block is not None:
+            call.count(2)
+            raw = call.block(1)
+            if len(raw) % 4:
+                raise ScpiError(-161, "byte count is not a whole number of 32-bit floats")
+            dtype = ">f4" if self.state.byte_order == "NORM" else "<f4"
+            points = np.frombuffer(raw, dtype=dtype).astype(np.float64)
+        else:
+            points = np.array([call.number(i) for i in range(1, len(call.args))])
+        if not POINTS_RANGE[0] <= points.size <= POINTS_RANGE[1]:
+            raise ScpiError(-222, f"{points.size} points; the 33500B takes {POINTS_RANGE[0]} to {POINTS_RANGE[1]}")
+        if not np.all(np.isfinite(points)) or np.any(np.abs(points) > 1.0):
+            raise ScpiError(-222, "arbitrary points must be within ±1")
+        output.volatile[name] = points
+
+    def _clear_volatile(self, call: Call) -> None:
+        call.count(0)
+        output = self.target(call, "channel")
+        output.volatile.clear()
+        output.arb = None

@@ -1,0 +1,129 @@
+"""Keysight X-series analyser driver: exact bytes of every role method, binary trace decoding,
+and refusals that send nothing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pymeasure.test import expected_protocol
+
+from drivers.keysight_xseries import KeysightXSeriesAnalyser
+from hil.roles import SpectrumAnalyser
+
+ACQUIRE = [
+    (":FORM REAL,32", None),
+    (":FORM:BORD SWAP", None),
+    (":INIT:CONT OFF", None),
+    (":INIT:IMM;*OPC?", "1"),
+]
+
+
+def reply_block(values: np.ndarray, dtype: str = "<f4") -> bytes:
+    """What the analyser sends: #, digit count, byte count, float32 bytes, LF."""
+    payload = np.asarray(values, dtype=dtype).tobytes()
+    length = str(len(payload)).encode()
+    return b"#" + str(len(length)).encode() + length + payload + b"\n"
+
+
+def test_satisfies_the_spectrum_analyser_role():
+    with expected_protocol(KeysightXSeriesAnalyser, []) as sa:
+        assert isinstance(sa, SpectrumAnalyser)
+
+
+def test_configure_sweep_sends_each_setting():
+    protocol = [
+        (":FREQ:CENT 5000000000", None),
+        (":FREQ:SPAN 100000000", None),
+        (":BAND 100000", None),
+        (":BAND:VID 30000", None),
+        (":SWE:POIN 501", None),
+    ]
+    with expected_protocol(KeysightXSeriesAnalyser, protocol) as sa:
+        sa.configure_sweep(5e9, 100e6, 100e3, 30e3, 501)
+
+
+def test_sweep_waits_for_completion_and_decodes_a_little_endian_real32_block():
+    power = np.linspace(-90.0, -40.0, 501, dtype=np.float32)
+    block = reply_block(power)
+    assert block.startswith(b"#42004")  # 501 floats = 2004 bytes
+    protocol = ACQUIRE + [
+        (":TRAC:DATA? TRACE1", block),
+        (":FREQ:STAR?", "4950000000"),
+        (":FREQ:STOP?", "5050000000"),
+    ]
+    with expected_protocol(KeysightXSeriesAnalyser, protocol) as sa:
+        frequency, trace = sa.sweep()
+    np.testing.assert_array_equal(trace, power.astype(np.float64))
+    np.testing.assert_allclose(frequency, np.linspace(4.95e9, 5.05e9, 501))
+    assert frequency.dtype == trace.dtype == np.float64
+
+
+def test_zero_span_returns_power_against_time_from_the_sweep_start():
+    power = np.array([-61.5, -60.25, -59.0], dtype=np.float32)
+    protocol = [
+        (":FREQ:CENT 5000000000", None),
+        (":FREQ:SPAN 0", None),
+        (":BAND 1000000", None),
+        (":SWE:TIME 0.002", None),
+        (":SWE:POIN 3", None),
+        *ACQUIRE,
+        (":TRAC:DATA? TRACE1", reply_block(power)),
+        (":SWE:TIME?", "2.000000000E-03"),
+    ]
+    with expected_protocol(KeysightXSeriesAnalyser, protocol) as sa:
+        time, trace = sa.zero_span(5e9, 1e6, 2e-3, 3)
+    np.testing.assert_array_equal(time, [0.0, 1e-3, 2e-3])
+    np.testing.assert_array_equal(trace, [-61.5, -60.25, -59.0])
+
+
+def test_shutdown_leaves_it_sweeping_and_close_closes():
+    with expected_protocol(KeysightXSeriesAnalyser, [(":INIT:CONT ON", None)]) as sa:
+        sa.shutdown()
+        sa.close()
+
+
+def test_an_ascii_reply_where_a_block_belongs_is_an_error_not_garbage():
+    protocol = ACQUIRE + [(":TRAC:DATA? TRACE1", b"-50.0,-51.0\n")]
+    with expected_protocol(KeysightXSeriesAnalyser, protocol) as sa:
+        with pytest.raises(ValueError, match="IEEE 488.2 block"):
+            sa.sweep()
+
+
+def test_a_sweep_that_does_not_complete_is_an_error():
+    with expected_protocol(KeysightXSeriesAnalyser, ACQUIRE[:-1] + [(":INIT:IMM;*OPC?", "0")]) as sa:
+        with pytest.raises(RuntimeError, match="completion"):
+            sa.sweep()
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        ((5e9, 0.0, 1e5, 1e5, 501), "span"),  # zero span has its own method
+        ((5e9, 1e6, 1e7, 1e5, 501), "resolution bandwidth"),
+        ((5e9, 1e6, 1e5, 1e8, 501), "video bandwidth"),
+        ((5e9, 1e6, 1e5, 1e5, 0), "trace points"),
+        ((5e9, 1e6, 1e5, 1e5, 40002), "trace points"),
+        ((5e9, 1e6, 1e5, 1e5, 500.5), "integer"),
+        ((26.4e9, 1e9, 1e5, 1e5, 501), "stop frequency"),
+        ((1e6, 10e6, 1e5, 1e5, 501), "start frequency"),
+        ((float("nan"), 1e6, 1e5, 1e5, 501), "start frequency"),
+    ],
+)
+def test_an_impossible_sweep_raises_and_sends_nothing(args, match):
+    with expected_protocol(KeysightXSeriesAnalyser, []) as sa:
+        with pytest.raises(ValueError, match=match):
+            sa.configure_sweep(*args)
+
+
+def test_max_frequency_follows_the_installed_option():
+    with expected_protocol(KeysightXSeriesAnalyser, [], max_frequency=3.6e9) as sa:
+        with pytest.raises(ValueError, match="start frequency 4.9995e"):
+            sa.configure_sweep(5e9, 1e6, 1e5, 1e5, 501)
+        with pytest.raises(ValueError, match="frequency"):
+            sa.zero_span(4e9, 1e5, 1e-3, 101)
+
+
+def test_an_impossible_zero_span_raises_and_sends_nothing():
+    with expected_protocol(KeysightXSeriesAnalyser, []) as sa:
+        with pytest.raises(ValueError, match="sweep time"):
+            sa.zero_span(5e9, 1e6, 1e-7, 101)

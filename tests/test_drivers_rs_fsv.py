@@ -1,0 +1,108 @@
+"""R&S FSV analyser driver: exact bytes of every role method, little-endian REAL,32 traces,
+and refusals that send nothing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pymeasure.test import expected_protocol
+
+from drivers.rs_fsv import RohdeSchwarzFSVAnalyser
+from hil.roles import SpectrumAnalyser
+
+ACQUIRE = [("FORM REAL,32", None), ("INIT:CONT OFF", None), ("INIT:IMM;*OPC?", "1")]
+
+
+def reply_block(values: np.ndarray) -> bytes:
+    """What the FSV sends for REAL,32: least-significant byte first."""
+    payload = np.asarray(values, dtype="<f4").tobytes()
+    length = str(len(payload)).encode()
+    return b"#" + str(len(length)).encode() + length + payload + b"\n"
+
+
+def test_satisfies_the_spectrum_analyser_role():
+    with expected_protocol(RohdeSchwarzFSVAnalyser, []) as sa:
+        assert isinstance(sa, SpectrumAnalyser)
+
+
+def test_configure_sweep_sends_each_setting():
+    protocol = [
+        ("FREQ:CENT 2500000000", None),
+        ("FREQ:SPAN 20000000", None),
+        ("BAND 30000", None),
+        ("BAND:VID 10000", None),
+        ("SWE:POIN 691", None),
+    ]
+    with expected_protocol(RohdeSchwarzFSVAnalyser, protocol) as sa:
+        sa.configure_sweep(2.5e9, 20e6, 30e3, 10e3, 691)
+
+
+def test_sweep_decodes_the_little_endian_block():
+    power = np.linspace(-80.0, -30.0, 691).astype(np.float32)
+    block = reply_block(power)
+    assert block.startswith(b"#42764")
+    protocol = ACQUIRE + [
+        ("TRAC:DATA? TRACE1", block),
+        ("FREQ:STAR?", "2490000000"),
+        ("FREQ:STOP?", "2510000000"),
+    ]
+    with expected_protocol(RohdeSchwarzFSVAnalyser, protocol) as sa:
+        frequency, trace = sa.sweep()
+    np.testing.assert_array_equal(trace, power)
+    assert frequency[0] == 2.49e9 and frequency[-1] == 2.51e9 and frequency.size == 691
+
+
+def test_big_endian_bytes_would_not_decode_to_the_same_trace():
+    """The byte order is part of the protocol: the same floats sent big-endian read as nonsense."""
+    power = np.array([-50.0, -40.0], dtype=np.float32)
+    wrong = reply_block(power.astype(">f4").view("<f4"))
+    protocol = ACQUIRE + [("TRAC:DATA? TRACE1", wrong), ("FREQ:STAR?", "1"), ("FREQ:STOP?", "2")]
+    with expected_protocol(RohdeSchwarzFSVAnalyser, protocol) as sa:
+        _, trace = sa.sweep()
+    assert not np.allclose(trace, power)
+
+
+def test_zero_span():
+    power = np.full(101, -70.0, dtype=np.float32)
+    protocol = [
+        ("FREQ:CENT 1000000000", None),
+        ("FREQ:SPAN 0", None),
+        ("BAND 100000", None),
+        ("SWE:TIME 1e-05", None),
+        ("SWE:POIN 101", None),
+        *ACQUIRE,
+        ("TRAC:DATA? TRACE1", reply_block(power)),
+        ("SWE:TIME?", "1E-05"),
+    ]
+    with expected_protocol(RohdeSchwarzFSVAnalyser, protocol) as sa:
+        time, trace = sa.zero_span(1e9, 1e5, 1e-5, 101)
+    np.testing.assert_allclose(time, np.linspace(0, 1e-5, 101))
+    np.testing.assert_array_equal(trace, power)
+
+
+def test_shutdown_leaves_it_sweeping_and_close_closes():
+    with expected_protocol(RohdeSchwarzFSVAnalyser, [("INIT:CONT ON", None)]) as sa:
+        sa.shutdown()
+        sa.close()
+
+
+def test_a_truncated_block_is_an_error():
+    protocol = ACQUIRE + [("TRAC:DATA? TRACE1", b"#18\x00\x00\x48\xc2\n")]  # says 8 bytes, 4 + LF came
+    with expected_protocol(RohdeSchwarzFSVAnalyser, protocol) as sa:
+        with pytest.raises(ValueError, match="terminator"):
+            sa.sweep()
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        ((2.5e9, 20e6, 30e3, 10e3, 100), "trace points"),  # the FSV takes 101 to 32001
+        ((2.5e9, 20e6, 20e6, 10e3, 691), "resolution bandwidth"),
+        ((13.6e9, 20e6, 30e3, 10e3, 691), "stop frequency"),
+        ((2.5e9, 5.0, 30e3, 10e3, 691), "span"),
+    ],
+)
+def test_an_impossible_sweep_raises_and_sends_nothing(args, match):
+    with expected_protocol(RohdeSchwarzFSVAnalyser, []) as sa:
+        with pytest.raises(ValueError, match=match):
+            sa.configure_sweep(*args)

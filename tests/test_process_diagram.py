@@ -1,0 +1,109 @@
+"""The process-diagram sweep: records per point, executors, resume after SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from hil.errors import HilError
+from hil.store import Store
+from sim.process_diagram import DiagramSpec, parse_quantity, parse_range, plot_diagram, sweep
+
+PS = 1e-12
+ROOT = Path(__file__).resolve().parent.parent
+
+# a tiny, short diagram: 20×20 lattice, a 1 ps pulse at 3 ps, 12 ps in all
+TINY = dict(theta_deg=40.0, size=20, widths=(1 * PS, 2 * PS), frame_times=(0.0, 4 * PS, 8 * PS),
+            dt=5e-15, t_p=3 * PS, settle=2 * PS, max_time=12 * PS, batch=2)
+
+
+def test_sweep_writes_one_record_per_point_and_plots(tmp_path):
+    spec = DiagramSpec(alphas=(0.3, 0.5), **TINY)
+    out = tmp_path / "d.h5"
+    with ThreadPoolExecutor(2) as pool:
+        run_id = sweep(spec, out, executor=pool, progress=False)
+    with Store(out, "r") as store:
+        run = store.run(run_id)
+        assert run.status == "complete" and run.completed() == [0, 1, 2, 3]
+        rec = run.record(3)
+        assert (rec["alpha"], rec["t_w"]) == (0.5, 2 * PS)
+        assert rec["frames"].shape == (3, 20, 20) and rec["label"] in ("breathing", "switching", "collapse", "mixed")
+    counts = plot_diagram(out, run_id, tmp_path / "d.png")
+    assert sum(counts.values()) == 4 and (tmp_path / "d.png").stat().st_size > 1000
+
+
+def test_dask_local_cluster_runs_the_same_sweep(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    spec = DiagramSpec(alphas=(0.3,), **TINY)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            run_id = sweep(spec, tmp_path / "dask.h5", executor=client.get_executor(), progress=False)
+    ref = sweep(spec, tmp_path / "ref.h5", progress=False)
+    with Store(tmp_path / "dask.h5", "r") as a, Store(tmp_path / "ref.h5", "r") as b:
+        for i in (0, 1):
+            assert a.run(run_id).record(i)["final_Q"] == pytest.approx(b.run(ref).record(i)["final_Q"], abs=1e-9)
+
+
+KILLED = r"""
+import sys
+from sim.process_diagram import DiagramSpec, sweep
+spec = DiagramSpec(alphas=tuple(0.1 * k for k in range(1, 9)), **eval(sys.argv[2]))
+sweep(spec, sys.argv[1], progress=False)
+"""
+
+
+def test_sweep_resumes_after_sigkill_without_recomputing(tmp_path):
+    out = tmp_path / "k.h5"
+    tiny = dict(TINY, batch=1)
+    proc = subprocess.Popen([sys.executable, "-c", KILLED, str(out), repr(tiny)], cwd=ROOT)
+    deadline = time.time() + 120
+    done: list[int] = []
+    while time.time() < deadline:
+        time.sleep(0.5)
+        try:
+            with Store(out, "r", swmr=True) as s:
+                ids = s.run_ids()
+                done = s.run(ids[0]).completed() if ids else []
+        except Exception:
+            continue
+        if len(done) >= 3:
+            break
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    with Store(out, "r") as s:
+        run_id = s.run_ids()[0]
+        before = s.run(run_id).completed()
+        first = s.run(run_id).record(before[0])["final_Q"]
+        assert s.run(run_id).status == "running" and 3 <= len(before) < 16
+    spec = DiagramSpec(alphas=tuple(0.1 * k for k in range(1, 9)), **tiny)
+    computed: list[list[int]] = []
+    import sim.process_diagram as pd
+
+    real = pd.simulate_points
+    pd.simulate_points = lambda sp, idx: (computed.append(idx), real(sp, idx))[1]
+    try:
+        sweep(spec, out, resume=run_id, progress=False)
+    finally:
+        pd.simulate_points = real
+    redone = {i for batch in computed for i in batch}
+    assert redone.isdisjoint(before) and redone | set(before) == set(range(16))
+    with Store(out, "r") as s:
+        run = s.run(run_id)
+        assert run.status == "complete" and run.record(before[0])["final_Q"] == first
+    with pytest.raises(HilError, match="another diagram spec"):
+        sweep(DiagramSpec(alphas=(0.2,), **tiny), out, resume=run_id, progress=False)
+
+
+def test_quantities_and_ranges():
+    assert parse_quantity("28ps", "s") == pytest.approx(28e-12)
+    assert parse_quantity("1.5K", "K") == 1.5
+    assert parse_range("2ps:40ps:3", "s") == pytest.approx((2e-12, 21e-12, 40e-12))
+    with pytest.raises(ValueError, match="start:stop:count"):
+        parse_range("1:2", "")
