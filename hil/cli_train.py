@@ -30,7 +30,7 @@ def cmd_train_oscillator_net(args: argparse.Namespace) -> int:
         raise HilError("--chip-in-the-loop needs a bench with a chip: --bench benches/chip.toml")
     model = net.OscillatorNet(dt=args.dt, density=args.density, seed=args.seed)
     cfg = train.TrainConfig(epochs=args.epochs, lr0=args.lr0, lr_decay=args.lr_decay, shuffle_seed=args.seed)
-    data = digits.load_digits_sequences()
+    data = digits.load_digits_sequences(limit=args.limit or None)
     mode = "chip" if args.chip_in_the_loop else "model"
 
     def go(link) -> "object":
@@ -124,6 +124,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="batch: twin's batched readout (fast); roles: AWG + zero span per output (slow)")
     p.add_argument("--sample", default="chip", help="the chip sample's name in the bench")
     p.add_argument("--eval-limit", type=int, default=0, help="test sequences evaluated per epoch (0 = all)")
+    p.add_argument("--limit", type=int, default=0, help="digits used, half train / half test (0 = all; small for smoke runs)")
     p.add_argument("--bias-current", type=float, default=2e-3, help="bias rail current, A")
     p.add_argument("--compliance", type=float, default=2.0, help="bias source compliance, V")
     p.add_argument("--f0", type=float, default=2.0e9, help="roles readout: frequency of oscillator 0, Hz")

@@ -232,6 +232,7 @@ class ChipInTheLoop(Procedure):
         "bias_current": Param(float, 2.0e-3, "A", "bias rail current (2 I_th = the fixed bias 2γ)"),
         "compliance": Param(float, 2.0, "V", "compliance of the bias source"),
         "eval_limit": Param(int, 0, "", "test sequences evaluated per epoch (0 = all)"),
+        "limit": Param(int, 0, "", "digits used, half to train, half to test (0 = all 1797; small for smoke runs)"),
         "checkpoint": Param(str, "", "", "checkpoint file, written after every epoch and resumed from"),
         "f0": Param(float, 2.0e9, "Hz", "calibration sheet: frequency of oscillator 0"),
         "f_spacing": Param(float, 100.0e6, "Hz", "calibration sheet: frequency step between oscillators"),
@@ -259,7 +260,8 @@ class ChipInTheLoop(Procedure):
             raise HilError(f"readout must be 'batch' or 'roles', got {params['readout']!r}")
         cfg = TrainConfig(epochs=params["epochs"], batch=params["batch"], lr0=params["lr0"],
                           lr_decay=params["lr_decay"], shuffle_seed=params["seed"])
-        self.trainer = ChipTrainer(model, load_digits_sequences(), link, cfg, params["mode"],
+        data = load_digits_sequences(limit=params["limit"] or None)
+        self.trainer = ChipTrainer(model, data, link, cfg, params["mode"],
                                    params["checkpoint"] or None, params["eval_limit"])
         self.trainer.resume()
 

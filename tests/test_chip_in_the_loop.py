@@ -100,7 +100,7 @@ def test_the_procedure_runs_on_the_chip_bench_and_records_each_epoch(tmp_path):
     from hil.store import Store
 
     proc = get_procedure("chip_in_the_loop")
-    params = {"epochs": 1, "eval_limit": 100, "checkpoint": str(tmp_path / "ck.pt")}
+    params = {"epochs": 1, "limit": 240, "checkpoint": str(tmp_path / "ck.pt")}
     with Store(tmp_path / "runs.h5") as store, load_bench("benches/chip.toml").open() as bench:
         run = run_procedure(proc, bench, store, params, progress=False)
         assert run.status == "complete"
@@ -114,7 +114,7 @@ def test_cli_trains_chip_in_the_loop_and_writes_checkpoint_and_plot(tmp_path, ca
 
     out = tmp_path / "model.pt"
     argv = ["train", "oscillator-net", "--bench", "benches/chip.toml", "--chip-in-the-loop", "--epochs", "1",
-            "--eval-limit", "60", "--out", str(out), "--quiet"]
+            "--limit", "240", "--out", str(out), "--quiet"]
     assert main(argv) == 0
     assert out.exists() and out.with_suffix(".png").exists()
     assert "on the chip" in capsys.readouterr().out

@@ -11,5 +11,6 @@ def test_shipped_benches_are_valid():
 
     spec = load_bench(default_bench_path())
     assert set(spec.roles) == {"pulse_generator", "frame_source", "bias_source", "spectrum_analyser"}
-    lab = load_bench(default_bench_path().with_name("lab.example.toml"))
-    assert all(r.kind == "driver" for r in lab.roles.values())
+    for name in ("lab.example.toml", "sim-over-scpi.toml"):
+        real = load_bench(default_bench_path().with_name(name))
+        assert all(r.kind == "driver" for r in real.roles.values())

@@ -36,6 +36,7 @@ class SimSpectrumAnalyser(TwinInstrument):
     F_MAX = 26.5e9
     RBW_RANGE = (1.0, 8.0e6)
     POINTS_RANGE = (1, 40001)
+    SWEEP_TIME_RANGE = (1e-6, 6000.0)  # s, zero span
 
     def __init__(self, sample: CurrentDrivenSample, danl_dbm_per_hz: float = -150.0, seed: int = 0):
         super().__init__()
@@ -79,8 +80,9 @@ class SimSpectrumAnalyser(TwinInstrument):
     def zero_span(self, frequency: float, rbw: float, sweep_time: float, points: int) -> Trace:
         self._log("zero_span", frequency, rbw, sweep_time, points)
         self._check(frequency, rbw, rbw, points)
-        if not sweep_time > 0:
-            raise ValueError(f"sweep time must be > 0 s, got {sweep_time:g}")
+        lo, hi = self.SWEEP_TIME_RANGE
+        if not lo <= sweep_time <= hi:
+            raise ValueError(f"sweep time {sweep_time:g} s outside [{lo:g}, {hi:g}] s")
         t = np.linspace(0.0, sweep_time, int(points))
         dt = t[1] - t[0] if points > 1 else sweep_time
         f = np.array([frequency])

@@ -1,0 +1,126 @@
+"""End to end: the real drivers, through real PyVISA (pyvisa-py), against the SCPI twin server.
+
+The same procedure runs on the in-process twins and on the served ones; the
+records agree within the analyser's noise. Killing the server mid-sweep fails
+the run with a clear message, keeps its finished records, and leaves every
+other output switched off.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hil.bench import load_bench
+from hil.procedure import get_procedure, run_procedure
+from hil.store import Store
+from tests.conftest import LIMITS
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = '[samples.oscillators]\nclass = "sim.oscillator.OscillatorArray"\noptions = { n = 2 }\n'
+TWIN_BIAS = '[roles.bias_source]\ntwin = "sim.twins.SimBiasSource"\nsample = "oscillators"\nscpi = "keithley2400"\n'
+TWIN_SA = ('[roles.spectrum_analyser]\ntwin = "sim.twins.SimSpectrumAnalyser"\nsample = "oscillators"\n'
+           'scpi = "keysight_xseries"\n')
+VISA = 'options = { visa_library = "@py", read_termination = "\\n", write_termination = "\\n", timeout = 3000 }\n'
+DRIVERS = {
+    "bias_source": "drivers.keithley.Keithley2400Bias",
+    "spectrum_analyser": "drivers.keysight_xseries.KeysightXSeriesAnalyser",
+}
+PARAMS = {"currents": "0.5e-3,2e-3,3e-3", "points": "201", "zero_span_time": "1e-6"}
+
+
+class Served:
+    """``hil twins serve`` in a subprocess; the resources it prints, per role."""
+
+    def __init__(self, bench: Path):
+        self.proc = subprocess.Popen([sys.executable, "-m", "hil.cli", "twins", "serve", "--bench", str(bench)],
+                                     cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.resources: dict[str, str] = {}
+        for line in self.proc.stdout:
+            if line.startswith("serving"):
+                break
+            m = re.match(r"(\w+)\s+\w+\s+(TCPIP0::\S+)", line)
+            if m:
+                self.resources[m.group(1)] = m.group(2)
+        else:
+            raise RuntimeError(f"twin server did not start: {self.proc.wait()}")
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        return self.proc.wait(timeout=10)
+
+
+def driver_entry(role: str, resource: str) -> str:
+    return f'[roles.{role}]\ndriver = "{DRIVERS[role]}"\nresource = "{resource}"\n' + VISA
+
+
+def test_same_records_in_process_and_over_scpi(write_bench, tmp_path):
+    twins = write_bench(LIMITS + SAMPLE + TWIN_BIAS + TWIN_SA, "twins.toml")
+    served = Served(twins)
+    try:
+        scpi = write_bench(LIMITS + "".join(driver_entry(r, served.resources[r]) for r in DRIVERS), "scpi.toml")
+        proc = get_procedure("bias_sweep")
+        with Store(tmp_path / "e2e.h5") as store:
+            for bench_path in (twins, scpi):
+                with load_bench(bench_path).open() as bench:
+                    run_procedure(proc, bench, store, PARAMS, progress=False)
+            local, remote = (list(store.run(r).records()) for r in store.run_ids())
+    finally:
+        assert served.stop() == 0  # SIGTERM stops it cleanly
+    assert len(local) == len(remote) == 3
+    for a, b in zip(local, remote):
+        assert b["voltage"] == pytest.approx(a["voltage"], rel=1e-4)
+        np.testing.assert_allclose(b["frequency"], a["frequency"], rtol=1e-7)
+        assert b["peak_frequency"] == pytest.approx(a["peak_frequency"], abs=5e6)
+        above = a["power_dbm"] > -85  # the line, where noise is negligible
+        np.testing.assert_allclose(b["power_dbm"][above], a["power_dbm"][above], atol=1.0)
+        assert abs(np.median(b["power_dbm"]) - np.median(a["power_dbm"])) < 1.5  # same noise floor
+    assert local[0]["peak_power_dbm"] < -85 < local[2]["peak_power_dbm"]
+
+
+def test_server_killed_mid_sweep_fails_the_run_and_leaves_outputs_off(write_bench, tmp_path):
+    served = Served(write_bench(LIMITS + SAMPLE + TWIN_SA, "sa.toml"))
+    mixed = write_bench(LIMITS + SAMPLE + TWIN_BIAS + driver_entry("spectrum_analyser", served.resources["spectrum_analyser"]),
+                        "mixed.toml")
+    proc = get_procedure("bias_sweep")
+    params = dict(PARAMS, currents="1e-3:3e-3:40", settle="0.05")
+    killer = threading.Timer(0.8, served.proc.kill)
+    out = tmp_path / "killed.h5"
+    try:
+        with Store(out) as store:
+            with pytest.raises(Exception) as info:
+                with load_bench(mixed).open() as bench:
+                    bias = bench.bias_source.instrument
+                    killer.start()
+                    run_procedure(proc, bench, store, params, progress=False)
+            run = store.run(store.run_ids()[0])
+            assert run.status == "failed"
+            n = len(run.completed())
+            assert 1 <= n < 40 and run.completed() == list(range(n))
+            message = run.attrs["message"]
+    finally:
+        killer.cancel()
+        served.stop()
+    text = f"{info.value}"
+    assert any(w in (text + message).lower() for w in ("timeout", "timed out", "connection", "reset", "closed", "broken"))
+    assert bias.output is False and bias.closed and bias.sample.current[0] == 0.0
+
+
+def test_hil_runs_lists_the_failed_run(tmp_path, oscillator_bench):
+    # the CLI view of a run that failed on a limit: status and reason
+    from hil.cli import main
+
+    out = tmp_path / "f.h5"
+    assert main(["run", "bias_sweep", "--bench", str(oscillator_bench), "--param", "currents=1e-3,9e-3",
+                 "--out", str(out), "--quiet"]) == 1
+    with Store(out, "r") as store:
+        info = store.runs()[0]
+    assert info.status == "failed" and info.records == 1 and "max_bias_current" in info.message
