@@ -66,8 +66,8 @@ def test_zero_span_follows_the_power_with_the_rbw_response():
     s = OscillatorArray(n=1)
     sa = SimSpectrumAnalyser(s)
     s.set_bias(0, 3e-3)
-    t, p = sa.zero_span(s.f0[0] + s.shift * (1 - 1 / 3), 3e6, 400e-9, 401)
-    assert t[0] == 0 and t[-1] == pytest.approx(400e-9)
+    t, p = sa.zero_span(s.f0[0] + s.shift * (1 - 1 / 3), 3e6, 1e-6, 401)
+    assert t[0] == 0 and t[-1] == pytest.approx(1e-6)
     assert p[-1] > p[0] + 20  # the oscillation grows from the thermal floor
     assert np.all(np.diff(p[50:]) > -0.5)  # and rises smoothly through the filter
     with pytest.raises(ValueError, match="RBW"):
