@@ -62,7 +62,7 @@ def cmd_train_oscillator_net(args: argparse.Namespace) -> int:
         with spec.open() as bench:
             if args.sample not in bench.samples and args.readout == "batch":
                 raise HilError(f"bench {spec.name!r} has no chip sample {args.sample!r} (it has: "
-                               f"{', '.join(bench.samples) or 'none'}); use benches/chip.toml or --readout roles")
+                               f"{', '.join(bench.samples) or 'none'}); use a bench with the chip, e.g. benches/chip.toml")
             loop.power_up(bench, args.bias_current, args.compliance)
             if args.readout == "batch":
                 link = loop.BatchLink(bench, args.sample)

@@ -16,7 +16,9 @@ def run_demo(out: Path, bench_path: str | None = None, plot: bool = True) -> Non
     from hil.procedure import get_procedure, run_procedure
     from hil.store import Store
 
-    spec = load_bench(bench_path)
+    from hil.bench import default_bench_path
+
+    spec = load_bench(bench_path or default_bench_path().with_name("demo.toml"))
     procedure = get_procedure("bench_tour")
     print(f"bench {spec.name!r} from {spec.path}: {', '.join(spec.roles)}")
     t0 = time.perf_counter()

@@ -24,15 +24,31 @@ class Digits:
     y_test: torch.Tensor
 
 
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """(1797, 64) pixels 0..16 and labels, read from the file scikit-learn ships.
+
+    Read directly (no ``import sklearn``: that import costs seconds, the file
+    is a 60 kB CSV of 64 pixels + the label per row); same data as
+    ``sklearn.datasets.load_digits``, checked in tests/test_oscillator_net.py.
+    """
+    import gzip
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("sequential digits need scikit-learn's data file: pip install scikit-learn")
+    path = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data" / "digits.csv.gz"
+    with gzip.open(path, "rt") as f:
+        table = np.loadtxt(f, delimiter=",", dtype=np.float32)
+    return table[:, :-1], table[:, -1].astype(np.int64)
+
+
 def load_digits_sequences(split_seed: int = 0, limit: int | None = None) -> Digits:
     """The 50/50 split of the digits as pixel sequences; ``limit`` keeps the first N (tests)."""
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError as exc:  # a dependency, but say what to do if it is missing
-        raise ImportError("sequential digits need scikit-learn: pip install scikit-learn") from exc
-    data = load_digits()
-    x = np.asarray(data.data, dtype=np.float32) / 16.0
-    y = np.asarray(data.target, dtype=np.int64)
+    pixels, labels = _digits_arrays()
+    x = pixels / 16.0
+    y = labels
     order = np.random.default_rng(split_seed).permutation(len(y))
     if limit is not None:
         order = order[:limit]

@@ -132,3 +132,17 @@ def test_highpass_of_trace_equals_the_models_own_readout():
         rest = net._rest(1, (1, 3, 5))[0]
     trace = torch.stack([rest] + traces, dim=-2)  # (E, B, T+1, N)
     torch.testing.assert_close(net.highpass_of_trace(trace), y, rtol=1e-4, atol=1e-6)
+
+
+def test_digits_are_sklearns_digits_split_in_half():
+    from sklearn.datasets import load_digits
+
+    from models.digits import _digits_arrays
+
+    pixels, labels = _digits_arrays()
+    ref = load_digits()
+    np.testing.assert_array_equal(pixels, ref.data.astype(np.float32))
+    np.testing.assert_array_equal(labels, ref.target)
+    d = load_digits_sequences()
+    assert d.x_train.shape == (898, 64) and d.x_test.shape == (899, 64)
+    assert 0.0 <= float(d.x_train.min()) and float(d.x_train.max()) == 1.0
