@@ -91,6 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=300)
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
 
     server = subprocess.Popen([sys.executable, "-c", SERVER], stdout=subprocess.PIPE, text=True,
                               cwd=Path(__file__).resolve().parent.parent)
@@ -108,7 +109,9 @@ def main() -> None:
         "what": "PyVISA (pyvisa-py) → TCP loopback → sim.scpi twin server (keysight_xseries dialect)",
         "results": results,
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "cpus": os.cpu_count(), "pyvisa": pyvisa.__version__},
+                    "cpus": os.cpu_count(), "pyvisa": pyvisa.__version__,
+                    "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)]},
+        "note": "p90 is set by the scheduler when other jobs load the CPUs; compare medians",
         "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

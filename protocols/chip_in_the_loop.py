@@ -19,8 +19,10 @@ Two readout paths (``readout``):
   sequence and each output oscillator, upload the sequence to the AWG, arm,
   trigger, take a zero-span trace at that oscillator's frequency (from the
   chip's calibration sheet: ``f0 + f_spacing·index``) and convert dBm to x
-  with ``full_scale_dbm``. 32 triggers per image: ~0.2 s per image on the
-  twin, too slow to train on, fine to evaluate.
+  with ``full_scale_dbm``. A zero span lasts at least ``min_sweep_time``
+  (1 µs on an X-series), so the trace runs on past the sequence and only
+  its first T + 1 points are used. 32 triggers per image: seconds per image
+  on the twin, too slow to train on, fine to evaluate.
 - ``batch`` — twin only: the chip sample runs the whole batch at once
   through its batched readout (same physics, noise and detection bandwidth,
   no per-point instrument loop). This stands in for a parallel readout
@@ -71,10 +73,11 @@ class RoleLink:
     """The lab's path: AWG plays each sequence, the analyser reads each output in zero span."""
 
     def __init__(self, bench: Any, frequencies: np.ndarray, rbw: float = 8e6, full_scale_dbm: float = -60.0,
-                 volts_per_unit: float = 1.0, sample: str = "chip"):
+                 volts_per_unit: float = 1.0, sample: str = "chip", min_sweep_time: float = 1e-6):
         self.awg, self.sa = bench.pulse_generator, bench.spectrum_analyser
         self.frequencies = np.asarray(frequencies, dtype=float)
         self.rbw, self.full_scale_dbm, self.volts_per_unit = float(rbw), float(full_scale_dbm), float(volts_per_unit)
+        self.min_sweep_time = float(min_sweep_time)  # an X-series zero span lasts at least 1 µs
         try:
             self._program = bench.sample(sample).program
         except HilError as exc:
@@ -89,14 +92,16 @@ class RoleLink:
         B, T = inputs.shape[:2]
         out = np.empty((B, T + 1, len(self.frequencies)))
         rate = 1e9 / dt  # one AWG sample per input step
+        # one trace point per input step; the sweep may have to outlast the sequence
+        steps = max(T, int(np.ceil(self.min_sweep_time / (dt * 1e-9) - 1e-9)))
         for b in range(B):
             volts = inputs[b].reshape(T) * self.volts_per_unit
             for k, f in enumerate(self.frequencies):
                 self.awg.set_arbitrary_pulse(volts, rate)
                 self.awg.arm()
                 self.awg.trigger()
-                _, dbm = self.sa.zero_span(float(f), self.rbw, T * dt * 1e-9, T + 1)
-                out[b, :, k] = 10.0 ** ((np.asarray(dbm) - self.full_scale_dbm) / 10.0)
+                _, dbm = self.sa.zero_span(float(f), self.rbw, steps * dt * 1e-9, steps + 1)
+                out[b, :, k] = 10.0 ** ((np.asarray(dbm)[:T + 1] - self.full_scale_dbm) / 10.0)
         return out
 
 
