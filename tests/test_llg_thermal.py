@@ -22,7 +22,7 @@ def test_free_spins_follow_langevin_function():
     field = BatchField([lambda t: np.array([0.0, 0.0, B])] * 3)
     start = np.zeros((3, 32, 32))
     start[2] = 1.0
-    # 5 fs is accurate here: at L = 96 it reproduces the law to ≤ 0.5 σ = 7e-4
+    # 5 fs is accurate here: at L = 96 it reproduces the law to ≤ 2e-3 (2.5 σ)
     # (benchmarks/notes/llg.md); relaxation time (1+α²)/(αγB) ≤ 1.3 ps
     integ = Integrator(p, start, alphas, temps, field, dt=5 * FS, seeds=[1, 2, 3], compile=False)
     integ.advance_to(6 * PS)
