@@ -77,7 +77,7 @@ def main() -> None:
         "rows": rows,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    suffix = "" if a.device == "cpu" else f"_{a.device}"
+    suffix = ("" if a.device == "cpu" else f"_{a.device}") + ("" if a.threads == 1 else f"_{a.threads}threads")
     (RESULTS / f"llg_speed{suffix}.json").write_text(json.dumps(out, indent=1))
 
 

@@ -32,9 +32,9 @@ from .relax import relaxed_skyrmion
 from .units import FS, PS
 
 #: Default frames: every 15 ps over 105 ps from the trigger (8 frames).
-FRAMES_15PS = tuple(np.arange(0, 106, 15) * PS)
+FRAMES_15PS = tuple(float(t) * PS for t in range(0, 106, 15))
 #: Denser frames: every 5 ps over 90 ps (19 frames).
-FRAMES_5PS = tuple(np.arange(0, 91, 5) * PS)
+FRAMES_5PS = tuple(float(t) * PS for t in range(0, 91, 5))
 
 
 @dataclass
