@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from pymeasure.instruments import Instrument
 
 
 #: The Gaussian is cut at ±5σ: exp(−12.5) ≈ 4e-6 of the peak, below one step of a 14/16-bit DAC.
@@ -128,3 +129,28 @@ def fit_levels(samples: np.ndarray, min_vpp: float, max_vpp: float, max_level: f
     normalised = (samples - offset) / (0.5 * amplitude)
     # The extremes map to ±1 up to float round-off (1 + 2e-16); the clip removes only that.
     return Levels(amplitude=amplitude, offset=offset, normalised=np.clip(normalised, -1.0, 1.0))
+
+
+class GeneratorOutput:
+    """The role methods both generator drivers share, mixed in before the pymeasure base.
+
+    Needs ``output_channel`` (the channel the pulse plays on), ``write`` and ``adapter``.
+    """
+
+    def trigger(self) -> None:
+        """Fire the armed pulse now (bus trigger)."""
+        self.write("*TRG")
+
+    def output_on(self) -> None:
+        self.output_channel.output = True
+
+    def output_off(self) -> None:
+        self.output_channel.output = False
+
+    def shutdown(self) -> None:
+        """Output off; the instrument stays as set otherwise."""
+        self.output_off()
+        Instrument.shutdown(self)  # the bare base: the vendor classes' own shutdown sends more
+
+    def close(self) -> None:
+        self.adapter.close()

@@ -60,7 +60,7 @@ class Keysight33500BPulseChannel(Agilent33500Channel):
     )
 
 
-class Keysight33500BPulse(Agilent33500):
+class Keysight33500BPulse(_pulse.GeneratorOutput, Agilent33500):
     """Keysight 33500B playing one uploaded pulse per bus trigger (``*TRG``).
 
     :param adapter: VISA resource name or pymeasure adapter.
@@ -128,24 +128,6 @@ class Keysight33500BPulse(Agilent33500):
         ch.burst_ncycles = 1
         ch.trigger_source = "BUS"
         ch.burst_state = True
-
-    def trigger(self) -> None:
-        """Fire the armed pulse now."""
-        self.write("*TRG")
-
-    def output_on(self) -> None:
-        self.output_channel.output = True
-
-    def output_off(self) -> None:
-        self.output_channel.output = False
-
-    def shutdown(self) -> None:
-        """Output off; the instrument stays as set otherwise."""
-        self.output_off()
-        Instrument.shutdown(self)
-
-    def close(self) -> None:
-        self.adapter.close()
 
     # -- sequence -------------------------------------------------------------
 

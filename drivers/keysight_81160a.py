@@ -67,7 +67,7 @@ class Keysight81160APulseChannel(Keysight81160AChannel):
     )
 
 
-class Keysight81160APulse(Keysight81160A):
+class Keysight81160APulse(_pulse.GeneratorOutput, Keysight81160A):
     """Keysight 81160A playing one uploaded pulse per bus trigger (``*TRG``).
 
     :param adapter: VISA resource name or pymeasure adapter.
@@ -134,24 +134,6 @@ class Keysight81160APulse(Keysight81160A):
         ch = self.output_channel
         ch.trigger_mode = "MAN"
         ch.burst_count = 1
-
-    def trigger(self) -> None:
-        """Fire the armed pulse now."""
-        self.write("*TRG")
-
-    def output_on(self) -> None:
-        self.output_channel.output = True
-
-    def output_off(self) -> None:
-        self.output_channel.output = False
-
-    def shutdown(self) -> None:
-        """Output off; the instrument stays as set otherwise."""
-        self.output_off()
-        Instrument.shutdown(self)
-
-    def close(self) -> None:
-        self.adapter.close()
 
     # -- sequence -------------------------------------------------------------
 

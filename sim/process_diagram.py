@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from concurrent.futures import Executor, Future
-from dataclasses import dataclass, field
+from concurrent.futures import Executor, Future, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -50,7 +50,6 @@ class DiagramSpec:
     batch: int = 8
     seed: int = 0
     device: str = "cpu"
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def points(self) -> list[tuple[float, float]]:
         """(α, t_w) in row-major order: index = i_alpha·len(widths) + i_width."""
@@ -111,7 +110,7 @@ def sweep(spec: DiagramSpec, out: str | Path, executor: Executor | None = None, 
                 results = (simulate_points(spec, b) for b in _batches(todo, spec.batch))
             else:
                 futures: list[Future] = [executor.submit(simulate_points, spec, b) for b in _batches(todo, spec.batch)]
-                results = (f.result() for f in _as_completed(futures))
+                results = (f.result() for f in as_completed(futures))
             for pairs in results:
                 for i, record in pairs:
                     run.write_record(i, record)
@@ -125,13 +124,6 @@ def sweep(spec: DiagramSpec, out: str | Path, executor: Executor | None = None, 
                 bar.close()
         run.finish("complete")
         return run.run_id
-
-
-def _as_completed(futures: list[Future]) -> Iterator[Future]:
-    """concurrent.futures.as_completed, also for dask's executor futures."""
-    from concurrent.futures import as_completed
-
-    return as_completed(futures)
 
 
 def plot_diagram(out: str | Path, run_id: str, png: str | Path) -> dict[str, int]:

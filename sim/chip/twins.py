@@ -11,6 +11,7 @@ import numpy as np
 from hil.errors import InstrumentError
 from sim.chip.chip import OscillatorChip
 from sim.twins.base import TwinInstrument
+from sim.twins.bias import CurrentSourceTwin
 
 
 class ChipInputAWG(TwinInstrument):
@@ -75,7 +76,7 @@ class ChipInputAWG(TwinInstrument):
         self.armed = False
 
 
-class ChipBiasSource(TwinInstrument):
+class ChipBiasSource(CurrentSourceTwin):
     """A DC source (BiasSource role) on the chip's bias rail reference input.
 
     Quantises the setpoint to ``resolution`` A (as a real source's DAC does),
@@ -84,53 +85,11 @@ class ChipBiasSource(TwinInstrument):
 
     def __init__(self, sample: OscillatorChip, max_current: float = 0.105, resolution: float = 1e-6,
                  compliance_voltage: float = 10.0):
-        super().__init__()
+        super().__init__(max_current, resolution, compliance_voltage)
         self.sample = sample
-        self.max_current, self.resolution = float(max_current), float(resolution)
-        self.compliance = float(compliance_voltage)
-        self.setpoint = 0.0
-        self.output = False
 
-    def delivered_current(self) -> float:
-        limit = self.compliance / self.sample.rail_resistance()
-        return max(-limit, min(limit, self.setpoint)) if self.output else 0.0
+    def _resistance(self) -> float:
+        return self.sample.rail_resistance()
 
-    def _apply(self) -> None:
-        self.sample.set_rail_current(self.delivered_current())
-
-    def set_current(self, current: float) -> None:
-        self._log("set_current", current)
-        if abs(current) > self.max_current:
-            raise ValueError(f"current {current:g} A outside the source range ±{self.max_current:g} A")
-        self.setpoint = round(current / self.resolution) * self.resolution
-        self._apply()
-
-    def get_current(self) -> float:
-        self._log("get_current")
-        return self.setpoint
-
-    def set_compliance_voltage(self, voltage: float) -> None:
-        self._log("set_compliance_voltage", voltage)
-        if not 0 < voltage <= 105.0:
-            raise ValueError(f"compliance {voltage:g} V outside (0, 105] V")
-        self.compliance = float(voltage)
-        self._apply()
-
-    def measure_voltage(self) -> float:
-        self._log("measure_voltage")
-        return self.delivered_current() * self.sample.rail_resistance()
-
-    def output_on(self) -> None:
-        self._log("output_on")
-        self.output = True
-        self._apply()
-
-    def output_off(self) -> None:
-        self._log("output_off")
-        self.output = False
-        self._apply()
-
-    def shutdown(self) -> None:
-        super().shutdown()
-        self.output = False
-        self._apply()
+    def _drive(self, current: float) -> None:
+        self.sample.set_rail_current(current)

@@ -1,4 +1,11 @@
-"""A current source (Keithley 6221-like) biasing one oscillator of an oscillator sample."""
+"""Current sources (Keithley 6221-like) driving a simulated load.
+
+:class:`CurrentSourceTwin` is the instrument — range, resolution, compliance,
+output relay — and knows its load only through two hooks: the load's
+resistance and how a delivered current reaches it. :class:`SimBiasSource`
+biases one oscillator of an oscillator sample; the chip's rail source
+(``sim.chip.twins.ChipBiasSource``) is the same instrument on another load.
+"""
 
 from __future__ import annotations
 
@@ -6,45 +13,45 @@ from hil.roles import CurrentDrivenSample
 from sim.twins.base import TwinInstrument
 
 
-class SimBiasSource(TwinInstrument):
-    """Sources a DC current into oscillator ``oscillator`` of ``sample``.
+class CurrentSourceTwin(TwinInstrument):
+    """A DC current source with voltage compliance, behaving like the real one.
 
-    Like the real source: the setpoint is quantised to ``resolution`` A, an
-    out-of-range setpoint raises (never clamped), and in compliance the
-    output is voltage-limited — the delivered current is V_comp / R and the
-    voltage reads back as V_comp.
+    The setpoint is quantised to ``resolution`` A, an out-of-range setpoint
+    raises (never clamped), and in compliance the output is voltage-limited:
+    the delivered current is V_comp / R and the voltage reads back as V_comp.
+    Subclasses say what the load is: :meth:`_resistance` and :meth:`_drive`.
     """
 
-    def __init__(
-        self,
-        sample: CurrentDrivenSample,
-        oscillator: int = 0,
-        max_current: float = 0.105,
-        resolution: float = 1e-9,
-        compliance_voltage: float = 10.0,
-    ):
+    def __init__(self, max_current: float = 0.105, resolution: float = 1e-9, compliance_voltage: float = 10.0):
         super().__init__()
-        if not 0 <= oscillator < sample.n_oscillators:
-            raise ValueError(f"oscillator {oscillator} not on this sample (0..{sample.n_oscillators - 1})")
-        self.sample = sample
-        self.oscillator = oscillator
-        self.max_current = max_current
-        self.resolution = resolution
-        self.compliance = compliance_voltage
+        self.max_current = float(max_current)
+        self.resolution = float(resolution)
+        self.compliance = float(compliance_voltage)
         self.setpoint = 0.0
         self.output = False
 
+    # -- the load ---------------------------------------------------------------
+    def _resistance(self) -> float:
+        """Load resistance in ohm."""
+        raise NotImplementedError
+
+    def _drive(self, current: float) -> None:
+        """Make ``current`` A flow in the load."""
+        raise NotImplementedError
+
+    # -- the instrument ---------------------------------------------------------
     def _apply(self) -> None:
-        self.sample.set_bias(self.oscillator, self.delivered_current() if self.output else 0.0)
+        self._drive(self.delivered_current())
 
     def delivered_current(self) -> float:
-        """The current that actually flows (A): the setpoint unless in compliance."""
-        r = self.sample.resistance(self.oscillator)
-        limit = self.compliance / r
+        """The current that actually flows (A): 0 with the output off, else the setpoint unless in compliance."""
+        if not self.output:
+            return 0.0
+        limit = self.compliance / self._resistance()
         return max(-limit, min(limit, self.setpoint))
 
     def in_compliance(self) -> bool:
-        return self.output and abs(self.setpoint) * self.sample.resistance(self.oscillator) > self.compliance
+        return self.output and abs(self.setpoint) * self._resistance() > self.compliance
 
     def set_current(self, current: float) -> None:
         self._log("set_current", current)
@@ -66,9 +73,7 @@ class SimBiasSource(TwinInstrument):
 
     def measure_voltage(self) -> float:
         self._log("measure_voltage")
-        if not self.output:
-            return 0.0
-        return self.delivered_current() * self.sample.resistance(self.oscillator)
+        return self.delivered_current() * self._resistance()
 
     def output_on(self) -> None:
         self._log("output_on")
@@ -84,3 +89,27 @@ class SimBiasSource(TwinInstrument):
         super().shutdown()
         self.output = False
         self._apply()
+
+
+class SimBiasSource(CurrentSourceTwin):
+    """Sources a DC current into oscillator ``oscillator`` of ``sample``."""
+
+    def __init__(
+        self,
+        sample: CurrentDrivenSample,
+        oscillator: int = 0,
+        max_current: float = 0.105,
+        resolution: float = 1e-9,
+        compliance_voltage: float = 10.0,
+    ):
+        if not 0 <= oscillator < sample.n_oscillators:
+            raise ValueError(f"oscillator {oscillator} not on this sample (0..{sample.n_oscillators - 1})")
+        super().__init__(max_current, resolution, compliance_voltage)
+        self.sample = sample
+        self.oscillator = oscillator
+
+    def _resistance(self) -> float:
+        return self.sample.resistance(self.oscillator)
+
+    def _drive(self, current: float) -> None:
+        self.sample.set_bias(self.oscillator, current)
