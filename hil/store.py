@@ -47,6 +47,15 @@ def _version() -> str:
         return "unknown"
 
 
+def _complete(records: h5py.Group, name: str) -> bool:
+    """Whether record ``name`` was finished. A writer killed mid-record can leave
+    a name whose object never reached the disk: that record is simply unfinished."""
+    try:
+        return bool(records[name].attrs.get("complete", False))
+    except (KeyError, OSError):
+        return False
+
+
 @dataclass(frozen=True)
 class RunInfo:
     """What ``hil runs`` lists of a run."""
@@ -207,7 +216,7 @@ class Run:
         records = self.group["records"]
         name = f"{index:0{_PAD}d}"
         if name in records:
-            if records[name].attrs.get("complete", False):
+            if _complete(records, name):
                 raise StoreError(f"run {self.run_id}: record {index} is already complete")
             del records[name]  # a half-written leftover of a killed process
         g = records.create_group(name)
@@ -238,7 +247,7 @@ class Run:
     def discard_incomplete(self) -> int:
         """Delete records a killed writer left half-written; return how many."""
         records = self.group["records"]
-        stale = [n for n in records if not records[n].attrs.get("complete", False)]
+        stale = [n for n in records if not _complete(records, n)]
         for n in stale:
             del records[n]
         if stale:
@@ -249,7 +258,7 @@ class Run:
     def completed(self) -> list[int]:
         """Indices of complete records, sorted."""
         records = self.group["records"]
-        return sorted(int(n) for n in records if records[n].attrs.get("complete", False))
+        return sorted(int(n) for n in records if _complete(records, n))
 
     def record(self, index: int) -> Record:
         g = self.group["records"][f"{index:0{_PAD}d}"]
