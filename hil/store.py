@@ -47,6 +47,23 @@ def _version() -> str:
         return "unknown"
 
 
+def _hold_metadata_until_flush(f: h5py.File) -> None:
+    """Keep dirty HDF5 metadata in memory until an explicit flush.
+
+    By default the metadata cache may write a half-updated group index to disk
+    at any moment, so a writer killed between flushes could leave a record
+    group that no longer iterates ("bad heap free list", seen under load).
+    With evictions off, the file on disk changes only at ``flush`` — after
+    each complete record — which narrows the crash window to the flush itself.
+    """
+    config = f.id.get_mdc_config()
+    config.incr_mode = 0  # H5C_incr__off
+    config.flash_incr_mode = 0  # H5C_flash_incr__off
+    config.decr_mode = 0  # H5C_decr__off
+    config.evictions_enabled = False
+    f.id.set_mdc_config(config)
+
+
 def _complete(records: h5py.Group, name: str) -> bool:
     """Whether record ``name`` was finished. A writer killed mid-record can leave
     a name whose object never reached the disk: that record is simply unfinished."""
@@ -113,6 +130,7 @@ class Store:
                 f"{self.path} is not a readable HDF5 file (truncated or corrupt?): {text}"
             ) from exc
         if mode == "a":
+            _hold_metadata_until_flush(self._file)
             self._file.require_group("runs")
 
     # -- context management -------------------------------------------------
@@ -190,6 +208,7 @@ class Run:
         self.store = store
         self.group = group
         self.run_id: str = group.name.rsplit("/", 1)[-1]
+        self._names: dict[int, str] | None = None
 
     @property
     def attrs(self) -> dict[str, Any]:
@@ -214,11 +233,17 @@ class Run:
         """
         self.store._need_write()
         records = self.group["records"]
-        name = f"{index:0{_PAD}d}"
-        if name in records:
-            if _complete(records, name):
-                raise StoreError(f"run {self.run_id}: record {index} is already complete")
-            del records[name]  # a half-written leftover of a killed process
+        names = self._complete_names()
+        if index in names:
+            raise StoreError(f"run {self.run_id}: record {index} is already complete")
+        base = name = f"{index:0{_PAD}d}"
+        attempt = 0
+        while name in records:  # an unfinished leftover of a killed writer: remove it, or step past it
+            try:
+                del records[name]
+            except (KeyError, OSError, RuntimeError):
+                attempt += 1
+                name = f"{base}.{attempt}"
         g = records.create_group(name)
         for key, value in record.items():
             if isinstance(value, (str, bytes, bool, int, float, np.integer, np.floating, np.bool_)):
@@ -236,6 +261,7 @@ class Run:
                 g.create_dataset(key, data=array)
         g.attrs["complete"] = True
         self.store.flush()
+        names[index] = name
 
     def finish(self, status: str = COMPLETE, message: str = "") -> None:
         """Mark the run complete or failed (with the reason)."""
@@ -245,23 +271,41 @@ class Run:
         self.store.flush()
 
     def discard_incomplete(self) -> int:
-        """Delete records a killed writer left half-written; return how many."""
+        """Delete records a killed writer left half-written; return how many.
+
+        A leftover whose link is too damaged to delete stays, ignored: a
+        rewritten record then takes the name ``<index>.<attempt>``.
+        """
         records = self.group["records"]
         stale = [n for n in records if not _complete(records, n)]
+        removed = 0
         for n in stale:
-            del records[n]
-        if stale:
+            try:
+                del records[n]
+                removed += 1
+            except (KeyError, OSError, RuntimeError):
+                pass
+        if removed:
             self.store.flush()
-        return len(stale)
+        return removed
+
+    def _complete_names(self) -> dict[int, str]:
+        """Record index → the name of its complete group (read once, then kept up to date by writes)."""
+        if self._names is None:
+            records = self.group["records"]
+            self._names = {int(n.split(".")[0]): n for n in records if _complete(records, n)}
+        return self._names
 
     # -- reading ------------------------------------------------------------------
     def completed(self) -> list[int]:
         """Indices of complete records, sorted."""
-        records = self.group["records"]
-        return sorted(int(n) for n in records if _complete(records, n))
+        return sorted(self._complete_names())
 
     def record(self, index: int) -> Record:
-        g = self.group["records"][f"{index:0{_PAD}d}"]
+        try:
+            g = self.group["records"][self._complete_names()[index]]
+        except KeyError:
+            raise StoreError(f"run {self.run_id}: no complete record {index}") from None
         data = {k: g[k][()] for k in g}
         attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in g.attrs.items() if k != "complete"}
         return Record(index, data, attrs)
