@@ -8,10 +8,10 @@ exit non-zero; ``--debug`` shows the traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import signal
 import sys
 from pathlib import Path
-from typing import Callable
 
 DEFAULT_DEMO_OUT = Path("out/demo.h5")
 
@@ -121,25 +121,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.set_defaults(func=cmd_bench_check)
 
-    for register in EXTENSIONS:
-        register(sub)
+    modules = [importlib.import_module(name) for name in EXTENSION_MODULES]
+    for mod in modules:
+        if hasattr(mod, "register"):
+            mod.register(sub)
+    # ``hil train MODEL``: the ``train`` parser belongs to hil.cli_train; other
+    # modules add their models to it through ``register_train(models)``.
+    from hil import cli_train
+
+    for mod in modules:
+        if hasattr(mod, "register_train"):
+            mod.register_train(cli_train.TRAIN_MODELS[-1])
     return parser
 
 
-#: Other modules add subcommands here (``register(subparsers)``), keeping this file small.
-EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = []
-
-
-def _load_extensions() -> None:
-    from hil import cli_sim, cli_train, cli_twins
-
-    for mod in (cli_twins, cli_sim, cli_train):
-        if mod.register not in EXTENSIONS:
-            EXTENSIONS.append(mod.register)
+#: Modules that add subcommands, keeping this file small. Each may define
+#: ``register(subparsers)`` (top-level commands) and ``register_train(models)``
+#: (``hil train MODEL``). Imported only when the parser is built; heavy packages
+#: stay inside the commands.
+EXTENSION_MODULES: tuple[str, ...] = (
+    "hil.cli_twins",
+    "hil.cli_sim",
+    "hil.cli_train",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
-    _load_extensions()
     parser = build_parser()
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _sigterm_to_exit)

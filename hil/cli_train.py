@@ -106,9 +106,14 @@ def plot_history(history: dict, path: Path, mode: str) -> None:
     plt.close(fig)
 
 
+#: The ``hil train`` model subparsers of the parser being built (see hil.cli).
+TRAIN_MODELS: list[argparse._SubParsersAction] = []
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     train = sub.add_parser("train", help="train models from the command line")
     what = train.add_subparsers(dest="model", required=True, metavar="MODEL")
+    TRAIN_MODELS.append(what)
     p = what.add_parser("oscillator-net", help="the oscillator network on sequential digits (software or chip-in-the-loop)")
     p.add_argument("--bench", default=None, help="bench with the chip (e.g. benches/chip.toml); evaluates on it every epoch")
     p.add_argument("--chip-in-the-loop", action="store_true", help="forward pass on the bench's chip, backward through the model")
