@@ -49,3 +49,7 @@ def lookup(registry: dict, kind: str, name: str):
         return registry[name]
     except KeyError:
         raise UnknownNameError(kind, name, list(registry)) from None
+
+
+class StrayFieldInputError(HilError, ValueError):
+    """A magnetisation or B_z map cannot be used as given (shape, NaN, geometry)."""
