@@ -143,6 +143,8 @@ EXTENSION_MODULES: tuple[str, ...] = (
     "hil.cli_twins",
     "hil.cli_sim",
     "hil.cli_train",
+    "hil.cli_classify",
+    "hil.cli_stream",
 )
 
 

@@ -7,7 +7,7 @@ import json
 
 
 def cmd_process(args: argparse.Namespace) -> int:
-    from sim.process_diagram import DiagramSpec, parse_quantity, simulate_points
+    from protocols.process_diagram import DiagramSpec, parse_quantity, simulate_points
 
     spec = DiagramSpec(theta_deg=args.theta, alphas=(args.alpha,), widths=(parse_quantity(args.t_w, "s"),),
                        temperature=parse_quantity(args.temperature, "K"), size=args.size, seed=args.seed)
@@ -24,11 +24,15 @@ def cmd_process(args: argparse.Namespace) -> int:
 
 
 def cmd_diagram(args: argparse.Namespace) -> int:
-    from sim.process_diagram import DiagramSpec, parse_quantity, parse_range, plot_diagram, sweep
+    from protocols.process_diagram import DiagramSpec, parse_quantity, parse_range, plot_diagram, sweep
+    from sim.llg import FRAMES_5PS, FRAMES_15PS
+
+    FRAME_SETS = {"15ps": FRAMES_15PS, "5ps": FRAMES_5PS}
 
     spec = DiagramSpec(theta_deg=args.theta, alphas=parse_range(args.alpha, ""), widths=parse_range(args.t_w, "s"),
                        temperature=parse_quantity(args.temperature, "K"), size=args.size, batch=args.batch,
-                       seed=args.seed)
+                       seed=args.seed, dt=parse_quantity(args.dt, "s"), frame_times=FRAME_SETS[args.frames],
+                       threads=args.threads)
     executor = None
     if args.workers > 1:
         from concurrent.futures import ProcessPoolExecutor
@@ -65,6 +69,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--temperature", default="0K")
     p.add_argument("--size", type=int, default=100)
     p.add_argument("--batch", type=int, default=8, help="points per torch batch")
+    p.add_argument("--dt", default="2fs", help="Heun time step (default %(default)s; 1–5 fs, see benchmarks/RESULTS.md)")
+    p.add_argument("--frames", choices=["15ps", "5ps"], default="15ps",
+                   help="frame set: every 15 ps over 105 ps (default) or every 5 ps over 90 ps")
+    p.add_argument("--threads", type=int, default=0, help="torch threads per worker (0: torch's default)")
     p.add_argument("--workers", type=int, default=1, help="processes (a ProcessPoolExecutor)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="HDF5 file")

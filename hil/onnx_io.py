@@ -105,15 +105,23 @@ class StepSession:
         out, h_next = self.session.run(None, {"input": inputs.astype(np.float32, copy=False), "h": h})
         return out, h_next
 
+    def run_batch(self, frames: np.ndarray) -> np.ndarray:
+        """(N, T, H, W) frames of N processes → probabilities at every frame (N, T, classes)."""
+        frames = np.asarray(frames)
+        if frames.ndim != 4:
+            raise HilError(f"expected (processes, frames, H, W), got shape {frames.shape}")
+        n, t = frames.shape[:2]
+        xs = self.prepare(frames.reshape(n * t, *frames.shape[2:])).reshape(n, t, -1)
+        h = self.initial_state(n)
+        out = []
+        for k in range(t):
+            p, h = self.step(xs[:, k], h)
+            out.append(p)
+        return np.stack(out, axis=1)
+
     def run_sequence(self, frames: np.ndarray) -> np.ndarray:
         """(T, H, W) frames of one process → probabilities at every frame (T, classes)."""
-        xs = self.prepare(frames)
-        h = self.initial_state(1)
-        out = []
-        for x in xs:
-            p, h = self.step(x[None], h)
-            out.append(p[0])
-        return np.stack(out)
+        return self.run_batch(np.asarray(frames)[None])[0]
 
     def decide(self, probs: np.ndarray) -> str:
         return decide(probs, self.labels, self.threshold)

@@ -38,7 +38,8 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
-def _version() -> str:
+def package_version() -> str:
+    """The installed spin-hil version, recorded with every run and exported model."""
     try:
         from importlib.metadata import version
 
@@ -172,7 +173,7 @@ class Store:
             ended="",
             status=RUNNING,
             message="",
-            version=_version(),
+            version=package_version(),
             host=socket.gethostname(),
         )
         group.create_group("records")

@@ -253,18 +253,75 @@ class Labeller:
         self.pub.close()
 
 
-def watch(endpoint: str, handle: Callable[[dict], None], until: Callable[[], bool] | None = None,
+def _sleep_until(deadline: float) -> None:
+    """Sleep most of the way, spin the last millisecond: ``time.sleep`` alone overshoots by ~0.1 ms."""
+    while (left := deadline - time.perf_counter()) > 0:
+        if left > 1e-3:
+            time.sleep(left - 1e-3)
+
+
+class LabelLog:
+    """Appends each process's labels to a store run when its final label arrives (the ``watch`` sink).
+
+    One record per process: the final label and probabilities, the per-frame
+    probabilities seen live, the gap count and whether it timed out.
+    """
+
+    def __init__(self, run: Any):
+        self.run = run
+        self.live: dict[str, list[list[float]]] = {}
+        self.written = 0
+
+    def __call__(self, header: dict) -> None:
+        process = str(header.get("process"))
+        if header.get("kind") == "label":
+            self.live.setdefault(process, []).append(list(header.get("probs", [])))
+            return
+        seen = self.live.pop(process, [])
+        self.run.write_record(self.written, {
+            "process": process, "label": str(header.get("label")), "probs": np.asarray(header.get("probs", [])),
+            "frame_probs": np.asarray(seen, dtype=np.float32).reshape(len(seen), -1),
+            "frames": int(header.get("frames", 0)), "gaps": int(header.get("gaps", 0)),
+            "timed_out": bool(header.get("timed_out", False))})
+        self.written += 1
+
+
+def publish_process(publisher: FramePublisher, process: str, frames: Iterable[tuple[float, np.ndarray]],
+                    rate: float | None = None) -> int:
+    """Publish one process frame by frame as ``frames`` yields (t s, S_z), then its end; return the frame count.
+
+    ``rate`` (frames/s) paces a recorded process like a live camera; None sends as fast as frames come.
+    """
+    seq = 0
+    next_at = time.perf_counter()
+    for t, frame in frames:
+        if rate:
+            _sleep_until(next_at)
+            next_at += 1.0 / rate
+        publisher.publish(process, seq, t, frame)
+        seq += 1
+    publisher.end(process, seq)
+    return seq
+
+
+def watch(endpoints: str | Iterable[str], handle: Callable[[dict], None], until: Callable[[], bool] | None = None,
           context: zmq.Context | None = None, kinds: Iterable[bytes] = (b"label", b"final")) -> None:
-    """Subscribe to a labeller's output and hand each label header to ``handle``."""
+    """Subscribe to one or more labellers' outputs and hand each label header to ``handle``."""
     ctx = context or zmq.Context.instance()
     sub = ctx.socket(zmq.SUB)
-    sub.connect(endpoint)
+    sub.setsockopt(zmq.RCVHWM, 100_000)
+    for endpoint in [endpoints] if isinstance(endpoints, str) else endpoints:
+        sub.connect(endpoint)
     for k in kinds:
         sub.setsockopt(zmq.SUBSCRIBE, k)
     try:
         while until is None or not until():
             if sub.poll(100):
-                _, header, _ = sub.recv_multipart()
-                handle(json.loads(header))
+                while True:
+                    try:
+                        _, header, _ = sub.recv_multipart(flags=zmq.NOBLOCK)
+                    except zmq.Again:
+                        break
+                    handle(json.loads(header))
     finally:
         sub.close()

@@ -7,12 +7,26 @@ amplitude and delay are fixed per run. Frames are taken at
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from hil.procedure import Param, Procedure
 from protocols.bias_sweep import float_list
+
+
+def fire_pulse(bench: Any, amplitude: float, width: float, delay: float,
+               times: Sequence[float]) -> Iterator[tuple[float, np.ndarray]]:
+    """Fire one Gaussian pulse (V, s, s) and yield the camera's (t s, S_z frame) at ``times`` as they come.
+
+    One process of the sample; the streaming producer publishes each frame
+    the moment it is yielded.
+    """
+    pg = bench.pulse_generator
+    pg.set_gaussian_pulse(amplitude, width, delay)
+    pg.arm()
+    pg.trigger()
+    yield from bench.frame_source.frames(times)
 
 
 class PulseFrames(Procedure):
@@ -33,11 +47,7 @@ class PulseFrames(Procedure):
         bench.pulse_generator.output_on()
 
     def measure(self, bench: Any, point: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
-        pg = bench.pulse_generator
-        pg.set_gaussian_pulse(params["amplitude"], point["width"], params["delay"])
-        pg.arm()
-        pg.trigger()
         times = params["frame_start"] + params["frame_interval"] * np.arange(params["frame_count"])
-        stamps, frames = zip(*bench.frame_source.frames(times))
+        stamps, frames = zip(*fire_pulse(bench, params["amplitude"], point["width"], params["delay"], times))
         frames = np.stack(frames)
         return {"times": np.asarray(stamps), "frames": frames, "mean_sz": frames.mean(axis=(1, 2))}

@@ -14,7 +14,7 @@ import pytest
 
 from hil.errors import HilError
 from hil.store import Store
-from sim.process_diagram import DiagramSpec, parse_quantity, parse_range, plot_diagram, sweep
+from protocols.process_diagram import DiagramSpec, parse_quantity, parse_range, plot_diagram, sweep
 
 PS = 1e-12
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +53,7 @@ def test_dask_local_cluster_runs_the_same_sweep(tmp_path):
 
 KILLED = r"""
 import sys
-from sim.process_diagram import DiagramSpec, sweep
+from protocols.process_diagram import DiagramSpec, sweep
 spec = DiagramSpec(alphas=tuple(0.1 * k for k in range(1, 9)), **eval(sys.argv[2]))
 sweep(spec, sys.argv[1], progress=False)
 """
@@ -84,7 +84,7 @@ def test_sweep_resumes_after_sigkill_without_recomputing(tmp_path):
         assert s.run(run_id).status == "running" and 3 <= len(before) < 16
     spec = DiagramSpec(alphas=tuple(0.1 * k for k in range(1, 9)), **tiny)
     computed: list[list[int]] = []
-    import sim.process_diagram as pd
+    import protocols.process_diagram as pd
 
     real = pd.simulate_points
     pd.simulate_points = lambda sp, idx: (computed.append(idx), real(sp, idx))[1]

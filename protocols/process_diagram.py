@@ -6,9 +6,11 @@ batch) and batches are spread over any ``concurrent.futures.Executor`` — a
 Only the calling process writes the HDF5 store, one record per point as its
 batch returns, so a sweep killed at any moment resumes where it stopped.
 
-This is a twin-only sweep (α is a property of the simulated sample); the
-role-based procedure ``protocols/process_diagram.py`` sweeps what a real bench
-can (t_w through the pulse generator) point by point.
+Why this protocol drives the sample twin rather than the roles: α and T are
+properties of the simulated sample, which no instrument sets, and the diagram
+needs thousands of points batched on one torch device. On a real bench (one
+sample, one α) the role-based ``pulse_frames`` procedure sweeps t_w through
+the pulse generator and the camera point by point, into the same store.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class DiagramSpec:
     batch: int = 8
     seed: int = 0
     device: str = "cpu"
+    threads: int = 0  # torch threads in each worker; 0 leaves torch's default
 
     def points(self) -> list[tuple[float, float]]:
         """(α, t_w) in row-major order: index = i_alpha·len(widths) + i_width."""
@@ -63,6 +66,10 @@ class DiagramSpec:
 
 def simulate_points(spec: DiagramSpec, indices: list[int]) -> list[tuple[int, dict[str, Any]]]:
     """Simulate the given grid points as one batch; return (index, record) pairs. Runs in any worker."""
+    if spec.threads:
+        import torch
+
+        torch.set_num_threads(spec.threads)
     grid = spec.points()
     params = LatticeParams(L=spec.size, mu_s=spec.mu_s, periodic=spec.periodic)
     alphas = [grid[i][0] for i in indices]
@@ -158,7 +165,7 @@ def parse_quantity(text: str, unit: str) -> float:
     """'28ps' → 2.8e-11 (unit 's'), '1.5K' → 1.5, '40' → 40 in the base unit."""
     prefixes = {"f": 1e-15, "p": 1e-12, "n": 1e-9, "u": 1e-6, "µ": 1e-6, "m": 1e-3, "": 1.0}
     text = text.strip()
-    if text.endswith(unit):
+    if unit and text.endswith(unit):
         text = text[: -len(unit)]
         scale = 1.0
         for p, v in prefixes.items():

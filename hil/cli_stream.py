@@ -1,0 +1,176 @@
+"""``hil stream publish|replay|label|watch``: label skyrmion processes live over ZMQ."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import sys
+import threading
+
+DEFAULT_IN = "tcp://127.0.0.1:5555"
+DEFAULT_OUT = "tcp://127.0.0.1:5556"
+
+
+def _publisher(args: argparse.Namespace):
+    from hil.stream import FramePublisher
+
+    pub = FramePublisher(args.endpoint, allow_remote=args.allow_remote)
+    print(f"publishing on {pub.endpoint}; waiting up to {args.wait:g} s for labellers on every shard", file=sys.stderr)
+    pub.wait_for_subscribers(args.wait)
+    return pub
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from hil.bench import load_bench
+    from hil.stream import publish_process
+    from protocols.pulse_frames import fire_pulse
+    from sim.llg import FRAMES_5PS, FRAMES_15PS
+
+    from protocols.process_diagram import parse_quantity
+
+    times = {"15ps": FRAMES_15PS, "5ps": FRAMES_5PS}[args.frames]
+    widths = [parse_quantity(w, "s") for w in args.t_w.split(",")]
+    rng = np.random.default_rng(args.seed)
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    spec = load_bench(args.bench)
+    with spec.open() as bench:
+        pub = _publisher(args)
+        try:
+            bench.pulse_generator.output_on()
+            for k in range(args.processes):
+                width = float(rng.choice(widths)) if args.random else widths[k % len(widths)]
+                process = f"{spec.name}-{stamp}-{k}"
+                n = publish_process(pub, process, fire_pulse(bench, args.amplitude, width, args.delay, times))
+                print(f"{process}: t_w = {width * 1e12:g} ps, {n} frames published", file=sys.stderr)
+        finally:
+            pub.close()
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from hil.stream import publish_process
+    from models.process_data import read_processes
+
+    data = read_processes(args.run_file, args.run)
+    pub = _publisher(args)
+    try:
+        for pid, frames in zip(data.ids, data.frames):
+            times = [k / args.rate if args.rate else float(k) for k in range(len(frames))]
+            publish_process(pub, pid, zip(times, frames), rate=args.rate or None)
+        print(f"replayed {len(data)} processes ({pub.sent} messages, back-pressure {pub.backpressure})",
+              file=sys.stderr)
+    finally:
+        pub.close()
+    return 0
+
+
+def cmd_label(args: argparse.Namespace) -> int:
+    from hil.onnx_io import StepSession
+    from hil.stream import Labeller
+
+    session = StepSession(args.model, threads=args.threads)
+    labeller = Labeller(session, args.inbound, args.outbound, index=args.index, count=args.count,
+                        process_timeout=args.timeout, allow_remote=args.allow_remote)
+    print(f"labeller {args.index}/{args.count}: {args.inbound} → {labeller.out_endpoint} "
+          f"(shards {labeller.shards}); Ctrl-C to stop", file=sys.stderr)
+    try:
+        labeller.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        st = labeller.stats
+        print(f"labeller: {st.frames} frames, {st.processes_done} processes, {st.gaps} gaps, "
+              f"{st.malformed} malformed dropped, {st.timed_out} timed out", file=sys.stderr)
+        for line in labeller.errors[-10:]:
+            print(f"  {line}", file=sys.stderr)
+        labeller.close()
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from hil.stream import LabelLog, watch
+
+    log = store = None
+    if args.store:
+        from hil.store import Store
+
+        store = Store(args.store)
+        run = store.create_run("stream_labels", {"endpoints": args.endpoints})
+        log = LabelLog(run)
+    finals = 0
+    stop = threading.Event()
+
+    def show(h: dict) -> None:
+        nonlocal finals
+        probs = " ".join(f"{p:.2f}" for p in h.get("probs", []))
+        if h["kind"] == "final":
+            finals += 1
+            extra = " (timed out)" if h.get("timed_out") else ""
+            print(f"{h['process']}  FINAL {h['label']:<14} [{probs}] {h.get('frames', 0)} frames, "
+                  f"{h.get('gaps', 0)} gaps{extra}", flush=True)
+            if args.count and finals >= args.count:
+                stop.set()
+        elif not args.finals_only:
+            print(f"{h['process']}  #{h['seq']:<3} {h['label']:<14} [{probs}]", flush=True)
+        if log is not None:
+            log(h)
+
+    try:
+        watch(args.endpoints, show, until=stop.is_set)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if store is not None:
+            run.finish("complete")
+            store.close()
+            print(f"{log.written} processes' labels → {args.store} (run {run.run_id})", file=sys.stderr)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    stream = sub.add_parser("stream", help="publish frames and label processes live over ZMQ").add_subparsers(
+        dest="stream_command", required=True, metavar="ACTION")
+
+    def endpoint_args(p):
+        p.add_argument("--endpoint", default=DEFAULT_IN, help="where to publish frames (default %(default)s)")
+        p.add_argument("--wait", type=float, default=30.0, help="seconds to wait for labellers on every shard")
+        p.add_argument("--allow-remote", action="store_true", help="allow binding beyond loopback")
+
+    p = stream.add_parser("publish", help="run processes on the bench's sample and publish each frame as it comes")
+    p.add_argument("--bench", required=True, help="bench file with pulse_generator and frame_source roles")
+    p.add_argument("--processes", type=int, default=3)
+    p.add_argument("--t-w", default="8ps,28ps,40ps", help="pulse widths, comma separated (default %(default)s)")
+    p.add_argument("--random", action="store_true", help="draw widths at random instead of cycling")
+    p.add_argument("--amplitude", type=float, default=5.0, help="pulse peak voltage, V")
+    p.add_argument("--delay", type=float, default=40e-12, help="trigger to pulse centre, s")
+    p.add_argument("--frames", choices=["15ps", "5ps"], default="15ps")
+    p.add_argument("--seed", type=int, default=0)
+    endpoint_args(p)
+    p.set_defaults(func=cmd_publish)
+
+    p = stream.add_parser("replay", help="publish the processes recorded in a run")
+    p.add_argument("run_file", metavar="RUN.h5")
+    p.add_argument("--run", default=None, help="run id (default: the file's only run)")
+    p.add_argument("--rate", type=float, default=0.0, help="frames/s (0: as fast as possible)")
+    endpoint_args(p)
+    p.set_defaults(func=cmd_replay)
+
+    p = stream.add_parser("label", help="label frames with an ONNX classifier, one state per process")
+    p.add_argument("--model", required=True, help="ONNX classifier (`hil export classifier`)")
+    p.add_argument("--in", dest="inbound", default=DEFAULT_IN, help="frame publisher (default %(default)s)")
+    p.add_argument("--out", dest="outbound", default=DEFAULT_OUT, help="where to publish labels (default %(default)s)")
+    p.add_argument("--index", type=int, default=0, help="this labeller's index among --count")
+    p.add_argument("--count", type=int, default=1, help="labellers sharing the stream (by process shard)")
+    p.add_argument("--timeout", type=float, default=30.0, help="close a silent process after this many seconds")
+    p.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
+    p.add_argument("--allow-remote", action="store_true")
+    p.set_defaults(func=cmd_label)
+
+    p = stream.add_parser("watch", help="print live labels from one or more labellers")
+    p.add_argument("endpoints", nargs="*", default=[DEFAULT_OUT], metavar="ENDPOINT")
+    p.add_argument("--finals-only", action="store_true", help="print only each process's final label")
+    p.add_argument("--count", type=int, default=0, help="exit after this many final labels (0: run until Ctrl-C)")
+    p.add_argument("--store", help="append each process's labels to this HDF5 file")
+    p.set_defaults(func=cmd_watch)
