@@ -1,0 +1,96 @@
+"""ONNX export of the stray-field CNN and the onnxruntime session that checks its input.
+
+The file carries its metadata (``metadata_props``, JSON values) as the step
+models of :mod:`hil.onnx_io` do: image size, pixel size in units of d, the
+field scaling, output names, training run. :class:`StrayFieldSession`
+refuses a map of the wrong size or with NaN/inf, saying what to do, before
+onnxruntime sees it. Spinning threads are off (torch may share the process).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from hil.errors import HilError, StrayFieldInputError
+
+REQUIRED_META = ("kind", "pixels", "pixel_over_d", "outputs", "input", "version")
+KIND = "stray-field-cnn"
+
+
+def export_onnx(model: Any, path: str | Path, pixels: int, metadata: Mapping[str, Any]) -> Path:
+    """Export (N, 1, pixels, pixels) → (N, 2, pixels, pixels), batch dynamic, one file with metadata."""
+    import onnx
+    import torch
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = dict(metadata, kind=KIND, pixels=pixels, outputs=["amplitude", "mz"])
+    missing = [k for k in REQUIRED_META if k not in meta]
+    if missing:
+        raise HilError(f"cannot export: metadata lacks {', '.join(missing)}")
+    x = torch.zeros(2, 1, pixels, pixels)
+    torch.onnx.export(model.eval(), (x,), str(path), dynamo=True, external_data=False,
+                      input_names=["b"], output_names=["m"],
+                      dynamic_shapes=({0: torch.export.Dim("batch")},), verbose=False)
+    proto = onnx.load(str(path))
+    del proto.metadata_props[:]
+    for key, value in meta.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, json.dumps(value)
+    onnx.save(proto, str(path))
+    return path
+
+
+def check_map(b: np.ndarray, pixels: int) -> np.ndarray:
+    """(H, W) or (N, H, W) finite map of the model's size → (N, 1, H, W) float32, else a clear error."""
+    b = np.asarray(b)
+    if b.ndim == 2:
+        b = b[None]
+    if b.ndim != 3 or b.shape[-2:] != (pixels, pixels):
+        raise StrayFieldInputError(
+            f"B_z map of shape {tuple(np.shape(b))} refused: the model takes {pixels} × {pixels} pixels of "
+            f"size d/2; resample or crop the scan to {pixels} × {pixels} first")
+    if not np.issubdtype(b.dtype, np.number):
+        raise StrayFieldInputError(f"B_z map of dtype {b.dtype} refused: give a numeric array")
+    bad = ~np.isfinite(b)
+    if bad.any():
+        raise StrayFieldInputError(
+            f"B_z map has {int(bad.sum())} NaN/inf pixel(s): fill or interpolate the missing pixels before reconstructing")
+    return b.astype(np.float32)[:, None]
+
+
+class StrayFieldSession:
+    """The exported CNN in onnxruntime; :meth:`reconstruct` takes scaled maps b = −4π d B_z / (μ0 M_s t)."""
+
+    def __init__(self, path: str | Path, threads: int = 2):
+        import onnxruntime as ort
+
+        path = Path(path)
+        if not path.exists():
+            raise HilError(f"{path}: no such model file; train one with `hil train stray-field`")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:
+            raise HilError(f"{path}: not a loadable ONNX model ({exc})") from None
+        raw = self.session.get_modelmeta().custom_metadata_map
+        missing = [k for k in REQUIRED_META if k not in raw]
+        if missing or json.loads(raw.get("kind", "null")) != KIND:
+            raise HilError(f"{path}: not a stray-field model (metadata lacks {', '.join(missing) or 'kind'}); "
+                           "export it with `hil train stray-field`")
+        self.meta = {k: json.loads(v) for k, v in raw.items()}
+        self.pixels = int(self.meta["pixels"])
+        self.pixel_over_d = float(self.meta["pixel_over_d"])
+
+    def reconstruct(self, b: np.ndarray) -> np.ndarray:
+        """(H, W) or (N, H, W) → (N, 2, H, W): amplitude |m| and m_z."""
+        x = check_map(b, self.pixels)
+        (out,) = self.session.run(None, {"b": x})
+        return out
