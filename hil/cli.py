@@ -145,6 +145,7 @@ EXTENSION_MODULES: tuple[str, ...] = (
     "hil.cli_train",
     "hil.cli_classify",
     "hil.cli_stream",
+    "hil.cli_stray",
 )
 
 
