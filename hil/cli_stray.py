@@ -79,7 +79,14 @@ def cmd_train_stray_field(args: argparse.Namespace) -> int:
         raise HilError(f"--out {out}: give the ONNX file to write, e.g. out/stray.onnx")
     run_id = args.run or ensure_dataset(Path(args.data), args.samples, args.train, args.seed, args.quiet)
     train_set, val_set, params = cnn.load_dataset(args.data, run_id)
-    config = cnn.TrainConfig(epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed, noise=args.noise)
+    try:
+        channels = tuple(int(c) for c in args.channels.split(","))
+    except ValueError:
+        channels = ()
+    if len(channels) != 3 or min(channels) < 1 or args.width < 1:
+        raise HilError(f"--channels {args.channels!r}: give three positive integers (full, half, quarter), e.g. 16,48,64")
+    net = cnn.CNNConfig(channels=channels, width=args.width, head=args.head)
+    config = cnn.TrainConfig(epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed, noise=args.noise, cnn=net)
     bar = None
     if not args.quiet:
         from tqdm import tqdm
@@ -109,7 +116,9 @@ def cmd_train_stray_field(args: argparse.Namespace) -> int:
     cnn.save_checkpoint(model, out.with_suffix(".pt"), extra=meta)
     summary = {"run_id": run_id, "train_seconds": seconds, "threads": args.threads, "onnx_parity": parity,
                "best": best, "history": history, "config": {"epochs": args.epochs, "batch": args.batch,
-                                                             "lr": args.lr, "seed": args.seed, "noise": args.noise}}
+                                                             "lr": args.lr, "seed": args.seed, "noise": args.noise,
+                                                             "cnn": {"channels": list(channels), "width": args.width,
+                                                                     "head": args.head, "depth": net.depth}}}
     out.with_suffix(".json").write_text(json.dumps(summary, indent=1))
     print(f"{out}: val MSE |m| {best['mse_amplitude']:.3e} (published reference 9.55e-4), m_z {best['mse_mz']:.3e}, "
           f"θ error {best['theta_error_deg']:.1f}° (epoch {best['epoch'] + 1}/{args.epochs}); "
@@ -232,6 +241,9 @@ def register_train(models: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (one-cycle schedule)")
     p.add_argument("--noise", type=float, default=0.0, help="rms noise added to the scaled field in training")
+    p.add_argument("--channels", default="16,48,64", help="3×3-conv channels of the full, half, quarter branches")
+    p.add_argument("--width", type=int, default=32, help="channels where the branches are summed")
+    p.add_argument("--head", type=int, default=48, help="channels of the 1×1 convolutions")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

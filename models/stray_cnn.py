@@ -108,7 +108,9 @@ def load_dataset(store_path: str | Path, run_id: str | None = None) -> tuple[Dat
             run_id = ids[-1]
         run = store.run(run_id)
         params = run.attrs["params"]
-        arrays = {k: np.concatenate(list(run.stack(k))) for k in ("bz", "amplitude", "mz", "theta", "index")}
+        records = list(run.records())
+        arrays = {k: np.concatenate([np.asarray(r[k]) for r in records])
+                  for k in ("bz", "amplitude", "mz", "theta", "index")}
     order = np.argsort(arrays["index"])
     arrays = {k: v[order] for k, v in arrays.items()}
     n_train = int(params["n_train"])
