@@ -14,7 +14,7 @@ import zmq
 from hil.errors import HilError
 from hil.onnx_io import StepSession, export_step_model
 from hil.preprocess import profile
-from hil.stream import FramePublisher, Labeller, decode, encode_frame, shard_of
+from hil.stream import FramePublisher, Labeller, decode, encode_end, encode_frame, shard_of
 from models.classifier import ClassifierConfig, ProcessClassifier
 
 
@@ -159,3 +159,39 @@ def test_publisher_waits_for_a_late_labeller(onnx_model):
 def test_refuses_non_loopback_bind():
     with pytest.raises(HilError, match="not loopback"):
         FramePublisher("tcp://0.0.0.0:5555")
+
+
+def test_batched_waves_equal_one_message_at_a_time(onnx_model):
+    """Stepping waiting frames of several processes as one batch changes no label and keeps each order."""
+    session = StepSession(onnx_model[1])
+    procs = processes(3, frames=4, seed=3)
+    messages = []
+    for k in range(4):  # interleaved, with one process ending mid-stream and a malformed message
+        for name, frames in procs.items():
+            messages.append(encode_frame(name, k, 1e-12 * k, frames[k]))
+        if k == 1:
+            messages.append(encode_end("p0", 2))
+            messages.append([b"s00", b"{", b""])
+            del procs["p0"]
+    ctx = zmq.Context()
+    runs = []
+    try:
+        for batched in (False, True):
+            out: list[dict] = []
+            lb = Labeller(session, "tcp://127.0.0.1:1", "tcp://127.0.0.1:0", context=ctx, on_label=out.append)
+            if batched:
+                lb.handle_batch(messages)
+            else:
+                for m in messages:
+                    lb.handle(m)
+            runs.append(({(h["process"], h["kind"], h["seq"]): h["probs"] for h in out},
+                         [(h["process"], h["seq"]) for h in out if h["process"] == "p1"], lb.stats))
+            lb.close()
+    finally:
+        ctx.term()
+    (one, order1, st1), (batch, order2, st2) = runs
+    assert one.keys() == batch.keys() and len(one) == 2 + 1 + 8  # p0: 2 labels + final; p1, p2: 4 each
+    for key in one:
+        np.testing.assert_allclose(batch[key], one[key], atol=1e-6)
+    assert order1 == order2 == [("p1", k) for k in range(4)]
+    assert (st2.frames, st2.malformed, st2.gaps) == (st1.frames, st1.malformed, st1.gaps) == (10, 1, 0)

@@ -1,0 +1,160 @@
+"""Live labelling over ZMQ on loopback: latency at 200 frames/s and the highest sustained rate.
+
+100 × 100 S_z frames (the relaxed L = 100 skyrmion of the LLG twin with small
+per-frame changes) are published by this process; one or two labellers run
+as ``hil stream label`` subprocesses (onnxruntime, one thread, spinning off);
+a watcher subprocess stamps each label's arrival. Latency is arrival minus
+the frame's publication stamp (same clock, same machine).
+
+Models: the quantile model is ``out/classifier/quantiles.pt`` when
+benchmarks/classifier.py has trained it (trained at L = 32, it serves
+100 × 100 frames as they are); the reference model needs 10 000 inputs for
+these frames and no L = 100 training set fits on this CPU, so it runs with
+freshly initialised weights of the reference shape (10 000 → 512 → 3):
+latency and throughput depend on the shape, not on the weights.
+
+    .venv/bin/python benchmarks/streaming.py
+
+Writes benchmarks/results/streaming.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from hil.stream import FramePublisher, publish_process, watch  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
+FRAMES_PER_PROCESS = 8
+
+
+def make_models(tmp: Path) -> dict[str, Path]:
+    import torch
+
+    from hil.onnx_io import export_step_model
+    from models.classifier import ClassifierConfig, ProcessClassifier, load
+
+    trained = ROOT / "out" / "classifier" / "quantiles.pt"
+    models = {"reference": ProcessClassifier(ClassifierConfig("sorted", 100 * 100, 512))}
+    models["quantiles"] = load(trained) if trained.exists() else ProcessClassifier(ClassifierConfig("quantiles", 256, 512))
+    paths = {}
+    for name, model in models.items():
+        torch.manual_seed(0)
+        cfg = model.config
+        paths[name] = export_step_model(model, tmp / f"{name}.onnx", cfg.input_size, cfg.hidden, {
+            "labels": list(cfg.labels), "threshold": cfg.threshold, "preprocessing": cfg.preprocessing,
+            "version": "benchmark", "run_ids": list(cfg.run_ids), "trained": trained.exists() and name == "quantiles"})
+    return paths
+
+
+def frames_100() -> np.ndarray:
+    from sim.llg import LatticeParams, relaxed_skyrmion
+
+    sz = relaxed_skyrmion(LatticeParams(L=100))[2].astype(np.float32)
+    rng = np.random.default_rng(0)
+    return np.clip(sz[None] + rng.normal(0, 0.01, (FRAMES_PER_PROCESS, 100, 100)), -1, 1).astype(np.float32)
+
+
+def watcher(endpoints: list[str], expected: int, conn, timeout: float) -> None:
+    """Subprocess: collect (arrival − sent) of every per-frame label until ``expected`` arrived or timeout."""
+    lat, seen = [], set()
+    deadline = time.time() + timeout
+    conn.send("ready")
+
+    def handle(h):
+        lat.append(time.time() - h["sent"])
+        seen.add((h["process"], h["seq"]))
+
+    watch(endpoints, handle, until=lambda: len(lat) >= expected or time.time() > deadline, kinds=(b"label",))
+    conn.send({"latencies": lat, "unique": len(seen), "last_arrival": time.time()})
+
+
+def one_run(model: Path, labellers: int, frames: np.ndarray, n_frames: int, rate: float | None,
+            port: int) -> dict:
+    fin = f"tcp://127.0.0.1:{port}"
+    outs = [f"tcp://127.0.0.1:{port + 1 + i}" for i in range(labellers)]
+    procs = [subprocess.Popen([sys.executable, "-m", "hil.cli", "stream", "label", "--model", str(model),
+                               "--in", fin, "--out", o, "--index", str(i), "--count", str(labellers),
+                               "--threads", "1"], stderr=subprocess.PIPE, text=True)
+             for i, o in enumerate(outs)]
+    parent, child = mp.Pipe()
+    w = mp.get_context("spawn").Process(target=watcher, args=(outs, n_frames, child, 120.0))
+    w.start()
+    parent.recv()
+    pub = FramePublisher(fin, hwm=1000)
+    try:
+        pub.wait_for_subscribers(30)
+        time.sleep(0.5)  # labellers' PUB sockets connected to the watcher
+        t0 = time.time()
+        n_proc = n_frames // FRAMES_PER_PROCESS
+        for k in range(n_proc):
+            publish_process(pub, f"p{k}", ((j * 15e-12, f) for j, f in enumerate(frames)), rate=rate)
+        sent_s = time.time() - t0
+        res = parent.recv()
+    finally:
+        pub.close()
+        for p in procs:
+            p.terminate()
+        stats = [p.communicate(timeout=30)[1].strip().splitlines()[-1] for p in procs]
+        w.join(10)
+    lat = np.array(res["latencies"]) * 1e3
+    span = res["last_arrival"] - t0
+    return {"labellers": labellers, "rate_requested": rate, "frames": n_frames,
+            "labels_received": len(lat), "unique": res["unique"], "lost": n_frames - res["unique"],
+            "backpressure_waits": pub.backpressure, "publish_s": round(sent_s, 3),
+            "achieved_fps": round(n_frames / span, 1),
+            "p50_ms": round(float(np.percentile(lat, 50)), 3) if len(lat) else None,
+            "p99_ms": round(float(np.percentile(lat, 99)), 3) if len(lat) else None,
+            "max_ms": round(float(lat.max()), 3) if len(lat) else None, "labeller_stats": stats}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--latency-frames", type=int, default=2000)
+    ap.add_argument("--throughput-frames", type=int, default=8000)
+    ap.add_argument("--rates", default="1000,2000,3000,5000,7000,10000")
+    ap.add_argument("--port", type=int, default=57100)
+    a = ap.parse_args()
+    frames = frames_100()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        models = make_models(Path(tmp))
+        port = a.port
+        for name, path in models.items():
+            r = one_run(path, 1, frames, a.latency_frames, 200.0, port)
+            port += 10
+            r.update(model=name, test="latency@200fps")
+            print(r)
+            rows.append(r)
+            for labellers in (1, 2):
+                for rate in [float(x) for x in a.rates.split(",")] + [None]:
+                    r = one_run(path, labellers, frames, a.throughput_frames, rate, port)
+                    port += 10
+                    r.update(model=name, test="throughput")
+                    print({k: r[k] for k in ("model", "labellers", "rate_requested", "achieved_fps", "lost",
+                                             "backpressure_waits", "p50_ms", "p99_ms")})
+                    rows.append(r)
+    out = {"machine": f"{platform.node()} ({os.cpu_count()} cores, load {os.getloadavg()[0]:.1f})",
+           "date": "2026-11-21", "command": "benchmarks/streaming.py " + " ".join(sys.argv[1:]),
+           "frame": "100 x 100 float32", "rows": rows}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "streaming.json").write_text(json.dumps(out, indent=1))
+    print(f"→ {RESULTS / 'streaming.json'}")
+
+
+if __name__ == "__main__":
+    main()
