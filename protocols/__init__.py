@@ -9,4 +9,5 @@ PROCEDURES: dict[str, str] = {
     "bias_sweep": "protocols.bias_sweep.BiasSweep",
     "pulse_frames": "protocols.pulse_frames.PulseFrames",
     "chip_in_the_loop": "protocols.chip_in_the_loop.ChipInTheLoop",
+    "device_response": "protocols.device_response.DeviceResponse",
 }

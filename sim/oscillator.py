@@ -10,6 +10,10 @@ exact solution, which is stable for any step (explicit Euler is not).
 Emitted power is P = P_max p; frequency f = f0 + N p (nonlinear shift);
 the linewidth narrows as the oscillation grows, Δf = Δf_ref · p_ref / p.
 A thermal floor p_min keeps a sub-threshold oscillator restartable.
+Thermal noise (off by default, so existing runs stay deterministic): the
+power fluctuates about the deterministic solution as an Ornstein–Uhlenbeck
+process of stationary rms ``thermal_noise`` (fraction of p_max) relaxing at
+the rate γ, drawn exactly for any step length and kept inside [p_min, 1].
 This is the sample the bias-source and spectrum-analyser twins act on.
 """
 
@@ -49,12 +53,17 @@ class OscillatorArray:
         p_min: float = 1.0e-4,
         spread: float = 0.0,
         seed: int = 0,
+        thermal_noise: float = 0.0,
     ):
         if n < 1:
             raise ValueError(f"an oscillator array needs n >= 1, got {n}")
         if tau <= 0 or threshold_current <= 0 or p_max <= 0 or resistance <= 0:
             raise ValueError("tau, threshold_current, p_max and resistance must be > 0")
+        if not 0 <= thermal_noise < 1:
+            raise ValueError(f"thermal_noise is an rms fraction of p_max in [0, 1), got {thermal_noise}")
         rng = np.random.default_rng(seed)
+        self.thermal_noise = float(thermal_noise)
+        self._noise_rng = np.random.default_rng([seed, 1])
         jitter = 1.0 + spread * rng.standard_normal(n) if spread else np.ones(n)
         self._n = n
         self.f0 = f0 + f_spacing * np.arange(n)
@@ -94,7 +103,11 @@ class OscillatorArray:
             raise ValueError(f"cannot go back in time: now {self._time:g} s, asked {time:g} s")
         if dt > 0:
             drive = np.abs(self.current) / self.threshold_current
-            self.p = np.maximum(logistic_step(self.p, drive, self.gamma, dt), self.p_min)
+            p = logistic_step(self.p, drive, self.gamma, dt)
+            if self.thermal_noise:
+                kick = self.thermal_noise * np.sqrt(-np.expm1(-2 * self.gamma * dt))
+                p = np.minimum(p + kick * self._noise_rng.standard_normal(self._n), 1.0)
+            self.p = np.maximum(p, self.p_min)
             self._time = float(time)
 
     def steady_power_fraction(self) -> np.ndarray:

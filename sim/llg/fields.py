@@ -2,7 +2,10 @@
 
 A batch field maps times (n,) in s to fields (n, B, 3) in T. Pulses are
 evaluated vectorised; arbitrary callables t → (3,) (the pulse-generator
-twin through its coil calibration) one time point at a time. Every value
+twin through its coil calibration) one time point at a time, unless the
+callable also offers ``many(times) → (n, 3)`` (a sampled waveform), which
+is then used instead: long traces spend their time in the LLG, not in
+Python calls of the field. Every value
 is checked for shape and finiteness here, once, before the kernels see it.
 """
 
@@ -39,6 +42,10 @@ class BatchField:
             return env[:, :, None] * self._dir[None]
         out = np.empty((len(times), len(self.sources), 3))
         for j, src in enumerate(self.sources):
+            many = getattr(src, "many", None)
+            if many is not None:
+                out[:, j] = self._checked_many(many(times), j, times)
+                continue
             for k, t in enumerate(times):
                 out[k, j] = self._checked(src(float(t)), j, t)
         return out
@@ -52,6 +59,17 @@ class BatchField:
                 f"field of sample {j} at t = {t:.4g} s must be a 3-vector in T, got {value!r}") from None
         if not np.all(np.isfinite(b)):
             raise LLGInputError(f"field of sample {j} at t = {t:.4g} s is not finite: {b}")
+        return b
+
+    @staticmethod
+    def _checked_many(values, j: int, times: np.ndarray) -> np.ndarray:
+        b = np.asarray(values, dtype=float)
+        if b.shape != (len(times), 3):
+            raise LLGInputError(f"field of sample {j}: many(times) must give ({len(times)}, 3) in T, got {b.shape}")
+        bad = ~np.all(np.isfinite(b), axis=1)
+        if bad.any():
+            t = times[int(np.argmax(bad))]
+            raise LLGInputError(f"field of sample {j} at t = {t:.4g} s is not finite")
         return b
 
     def end_time(self) -> float | None:

@@ -45,6 +45,7 @@ class SimPulseGenerator(TwinInstrument):
         self.max_amplitude = max_amplitude
         self.max_sample_rate = max_sample_rate
         self._waveform = lambda t: 0.0
+        self._waveform_many = None  # vectorised form of an arbitrary waveform
         self.armed = False
         self.output = False
         self.fired = 0
@@ -62,6 +63,7 @@ class SimPulseGenerator(TwinInstrument):
         if abs(amplitude) > self.max_amplitude or width <= 0 or delay < 0:
             raise ValueError(f"pulse ({amplitude:g} V, {width:g} s, {delay:g} s) outside the instrument's range")
         self._waveform = lambda t: amplitude * math.exp(-((t - delay) ** 2) / (2 * width**2))
+        self._waveform_many = None
 
     def set_arbitrary_pulse(self, samples: np.ndarray, sample_rate: float) -> None:
         samples = np.asarray(samples, dtype=float).copy()
@@ -74,6 +76,7 @@ class SimPulseGenerator(TwinInstrument):
             return float(np.interp(t, times, samples, left=0.0, right=0.0))
 
         self._waveform = waveform
+        self._waveform_many = lambda ts: np.interp(ts, times, samples, left=0.0, right=0.0)
 
     def arm(self) -> None:
         self._log("arm")
@@ -84,7 +87,7 @@ class SimPulseGenerator(TwinInstrument):
         if not self.armed:
             raise InstrumentError("trigger ignored: the pulse generator is not armed (call arm() first)")
         self.fired += 1
-        self.sample.start(self.field)
+        self.sample.start(_CoilField(self))
 
     def output_on(self) -> None:
         self._log("output_on")
@@ -98,3 +101,22 @@ class SimPulseGenerator(TwinInstrument):
         super().shutdown()
         self.output = False
         self.armed = False
+
+
+class _CoilField:
+    """The coil field of ``generator`` as the sample sees it: B(t), and B at many
+    times at once (``many``, for sampled waveforms), so long arbitrary traces do
+    not call Python once per LLG step."""
+
+    def __init__(self, generator: SimPulseGenerator):
+        self.generator = generator
+
+    def __call__(self, t: float) -> np.ndarray:
+        return self.generator.field(t)
+
+    def many(self, times: np.ndarray) -> np.ndarray:
+        g = self.generator
+        if g._waveform_many is None:
+            return np.stack([g.field(float(t)) for t in times])
+        volts = g._waveform_many(np.asarray(times, dtype=float)) if g.output else np.zeros(len(times))
+        return g.tesla_per_volt * volts[:, None] * g.direction[None, :]

@@ -11,7 +11,11 @@ from sim.llg import LatticeParams, SkyrmionSample
 
 def skyrmion_sample(size: int = 100, mu_s: float = 0.7, J: float = 0.500, D: float = 0.120, K: float = 0.100,
                     periodic: bool = True, alpha: float = 0.36, temperature: float = 0.0, dt_fs: float = 2.0,
-                    seed: int = 0) -> SkyrmionSample:
-    """The LLG skyrmion twin: L = ``size``, couplings in meV, μ_s in μ_B, T in K, Heun step in fs."""
+                    seed: int = 0, compile: bool | str = "auto") -> SkyrmionSample:
+    """The LLG skyrmion twin: L = ``size``, couplings in meV, μ_s in μ_B, T in K, Heun step in fs.
+
+    ``compile``: True compiles the step at once (small lattices run long traces
+    frame by frame, which 'auto' would count as short work for thousands of frames)."""
     params = LatticeParams(L=size, J=J, D=D, K=K, mu_s=mu_s, periodic=periodic)
-    return SkyrmionSample(params, alpha=alpha, temperature=temperature, dt=dt_fs * 1e-15, seed=seed)
+    return SkyrmionSample(params, alpha=alpha, temperature=temperature, dt=dt_fs * 1e-15, seed=seed,
+                          compile=compile)
