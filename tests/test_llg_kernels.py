@@ -92,7 +92,7 @@ def test_compiled_step_matches_eager():
     field = BatchField([Pulse(t_w=1 * PS, theta=0.7, t_p=0.5 * PS)] * 2)
     runs = []
     for compiled in (False, True):
-        integ = Integrator(p, spins, [0.1, 0.4], 0.0, field, dt=2 * FS, compile=compiled)
+        integ = Integrator(p, spins, [0.1, 0.4], 0.0, field, dt=2 * FS, compile=compiled, backend="torch")
         integ.advance_to(40 * FS)
         runs.append(integ.spins)
     torch.testing.assert_close(runs[0], runs[1], rtol=0, atol=1e-12)

@@ -28,12 +28,13 @@ class SkyrmionSample:
 
     alpha: damping (≥ 0); temperature: K; dt: Heun step in s; seed: noise
     seed (each ``start`` restarts the same noise stream, so a repeated
-    experiment is reproducible; change ``seed`` for a new realisation).
+    experiment is reproducible; change ``seed`` for a new realisation);
+    backend: 'auto', 'torch' or 'numba' (see :class:`~sim.llg.integrator.Integrator`).
     """
 
     def __init__(self, params: LatticeParams = LatticeParams(), alpha: float = 0.36,
                  temperature: float = 0.0, dt: float = 2 * FS, device="cpu",
-                 dtype=torch.float64, seed: int = 0, compile="auto"):
+                 dtype=torch.float64, seed: int = 0, compile="auto", backend="auto"):
         if not isinstance(params, LatticeParams):
             raise LLGInputError(f"params must be a LatticeParams, got {type(params).__name__}")
         self.params = params
@@ -44,6 +45,7 @@ class SkyrmionSample:
         self.dtype = dtype
         self.seed = int(seed)
         self.compile = compile
+        self.backend = backend
         self._integ: Integrator | None = None
         self._initial = relaxed_skyrmion(params)
         # validate α, T, dt now rather than at the first trigger
@@ -53,7 +55,7 @@ class SkyrmionSample:
     def _make(self, field) -> Integrator:
         return Integrator(self.params, self._initial, [self.alpha], [self.temperature],
                           BatchField([field]), self.dt, device=self.device, dtype=self.dtype,
-                          seeds=[self.seed], compile=self.compile)
+                          seeds=[self.seed], compile=self.compile, backend=self.backend)
 
     # -- FieldDrivenSample -------------------------------------------------------
     def start(self, field) -> None:

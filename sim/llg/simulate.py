@@ -102,7 +102,8 @@ def simulate(params: LatticeParams, alphas, pulses: Pulse | Callable | Sequence,
              temperatures=0.0, frame_times=FRAMES_15PS, dt: float = 2 * FS, device="cpu",
              seed: int | Sequence[int] | None = 0, progress: bool = False, *,
              dtype=torch.float64, settle: float = 40 * PS, check_interval: float = 20 * PS,
-             max_time: float | None = None, compile="auto", initial=None) -> ProcessBatch:
+             max_time: float | None = None, compile="auto", initial=None,
+             backend="auto") -> ProcessBatch:
     """Simulate B processes from the relaxed skyrmion, batched in one tensor.
 
     alphas: damping, scalar or (B,); pulses: a :class:`Pulse` / callable
@@ -115,7 +116,8 @@ def simulate(params: LatticeParams, alphas, pulses: Pulse | Callable | Sequence,
     ``initial`` replaces the relaxed skyrmion (3, L, L) or (B, 3, L, L).
     ``max_time`` (s) caps the label-settling loop (default: 200 ps past the
     planned end); callables have no known end, so their planned end is the
-    last frame plus ``settle``.
+    last frame plus ``settle``. ``backend``: 'auto', 'torch' or 'numba'
+    (see :class:`~sim.llg.integrator.Integrator`).
     """
     if not isinstance(params, LatticeParams):
         raise LLGInputError(f"params must be a LatticeParams, got {type(params).__name__}")
@@ -131,14 +133,14 @@ def simulate(params: LatticeParams, alphas, pulses: Pulse | Callable | Sequence,
     field = BatchField(pulses)
     spins0 = relaxed_skyrmion(params) if initial is None else np.asarray(initial, dtype=float)
     integ = Integrator(params, spins0, alphas, temperatures, field, dt, device=device,
-                       dtype=dtype, seeds=_seeds(seed, n), compile=compile)
+                       dtype=dtype, seeds=_seeds(seed, n), compile=compile, backend=backend)
     s0 = integ.spins[:, 2].cpu().numpy()
     backgrounds = [initial_background(s) for s in s0]
 
     end = field.end_time()
     planned = max(times[-1], end if end is not None else 0.0) + settle
     limit = planned + 200 * PS if max_time is None else float(max_time)
-    if compile == "auto":
+    if compile == "auto" and integ.backend == "torch":
         integ.compile = integ.worth_compiling(int(planned / integ.dt))
 
     bar = None
