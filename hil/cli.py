@@ -82,7 +82,7 @@ def cmd_procedures(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from hil.demo import run_demo
 
-    run_demo(Path(args.out), bench_path=args.bench, plot=not args.no_plot)
+    run_demo(Path(args.out), bench_path=args.bench, plot=not args.no_plot, live=not args.no_live)
     return 0
 
 
@@ -96,8 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="run the main job on the simulated bench and show the result")
     p.add_argument("--out", default=str(DEFAULT_DEMO_OUT), help="HDF5 file to write (default: %(default)s)")
-    p.add_argument("--bench", default=None, help="bench file (default: benches/demo.toml, the sim bench at L = 48)")
+    p.add_argument("--bench", default=None, help="bench file (default: benches/demo.toml, the sim bench at L = 32)")
     p.add_argument("--no-plot", action="store_true", help="skip the PNG summary")
+    p.add_argument("--no-live", action="store_true", help="skip the live-labelling stage")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("run", help="run a procedure on a bench and record it to HDF5")

@@ -1,8 +1,9 @@
 """``hil demo``: the main job on the simulated bench, end to end.
 
 Runs the ``bench_tour`` procedure (every role of the bench) into an HDF5
-file, reads it back and prints what is in it; draws a PNG summary. Later
-stages of the project add theirs here.
+file, reads it back and prints what is in it; draws a PNG summary. Then the
+live stage (:mod:`hil.demo_live`): a classifier trained on twin processes
+labels fresh processes frame by frame over ZMQ, beside their physics labels.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import time
 from pathlib import Path
 
 
-def run_demo(out: Path, bench_path: str | None = None, plot: bool = True) -> None:
+def run_demo(out: Path, bench_path: str | None = None, plot: bool = True, live: bool = True) -> None:
     from hil.bench import load_bench
     from hil.procedure import get_procedure, run_procedure
     from hil.store import Store
@@ -42,6 +43,17 @@ def run_demo(out: Path, bench_path: str | None = None, plot: bool = True) -> Non
         draw_summary(records, png)
         print(f"  summary plot → {png}")
     print(f"read it back: hil runs {out}   or   h5py.File('{out}')['runs/{run_id}/records']")
+    if live:
+        from hil.demo_live import live_stage, print_live
+
+        print("live labelling: train a classifier on twin processes, stream fresh ones through the labeller")
+        size = int(spec.samples["skyrmion"].options["size"])
+        theta = float(spec.roles["pulse_generator"].options["theta_deg"])
+        t0 = time.perf_counter()
+        with spec.open() as bench:
+            rows = live_stage(bench, out.parent, size, theta)
+        print_live(rows)
+        print(f"  live stage took {time.perf_counter() - t0:.1f} s")
 
 
 def draw_summary(records, png: Path) -> None:

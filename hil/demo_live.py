@@ -1,0 +1,122 @@
+"""The demo's live stage: train a small classifier on twin processes, export it, label fresh processes live.
+
+1. a small process diagram on the LLG twin (the bench's lattice size, θ of
+   the bench's coil) is the training set — reused from ``out`` when it is
+   already there;
+2. a quantile classifier is trained on it and exported to ONNX;
+3. fresh processes are fired through the bench's pulse generator, each
+   frame published over ZMQ (loopback) as the camera takes it, labelled by
+   a :class:`hil.stream.Labeller` and watched; after the last frame the twin
+   is run on until its physics label settles, and both are printed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+PS = 1e-12
+TRAIN_ALPHAS = (0.1, 0.36, 0.55)
+TRAIN_WIDTHS = tuple(w * PS for w in (4, 12, 20, 30, 40))
+LIVE_WIDTHS = tuple(w * PS for w in (6, 16, 36))
+
+
+def training_set(out: Path, size: int, theta_deg: float, alpha_sample: float) -> str:
+    """Run (or reuse) the training diagram in ``out``; return its run id."""
+    from hil.store import Store
+    from protocols.process_diagram import DiagramSpec, sweep
+
+    spec = DiagramSpec(theta_deg=theta_deg, alphas=TRAIN_ALPHAS, widths=TRAIN_WIDTHS, size=size, dt=5e-15,
+                       batch=len(TRAIN_WIDTHS), threads=0)
+    if out.exists():
+        import json
+
+        with Store(out, "r") as store:
+            for info in store.runs():
+                run = store.run(info.run_id)
+                if info.status == "complete" and run.attrs["params"] == json.loads(json.dumps(spec.params())):
+                    print(f"  training set: reusing run {info.run_id} in {out}")
+                    return info.run_id
+    print(f"  training set: {len(spec.points())} processes at L = {size}, θ = {theta_deg:g}° "
+          f"(α {', '.join(map(str, TRAIN_ALPHAS))}; t_w {', '.join(f'{w / PS:g}' for w in TRAIN_WIDTHS)} ps)")
+    return sweep(spec, out)
+
+
+def live_stage(bench: Any, out_dir: Path, size: int, theta_deg: float) -> list[dict]:
+    """Train, export, and label fresh processes of ``bench`` live; return one row per process."""
+    import numpy as np
+    import zmq
+
+    from hil.onnx_io import StepSession, export_step_model
+    from hil.store import package_version
+    from hil.stream import FramePublisher, Labeller, publish_process, watch
+    from models.classifier import ClassifierConfig
+    from models.process_data import read_processes
+    from models.train_classifier import train_classifier
+    from protocols.pulse_frames import fire_pulse
+    from sim.llg import FRAMES_15PS
+
+    train_file = out_dir / "demo_train.h5"
+    run_id = training_set(train_file, size, theta_deg, 0.36)
+    data = read_processes(train_file, run_id)
+    print(f"  physics labels of the training set: {data.counts()}")
+    cfg = ClassifierConfig(preprocessing="quantiles", input_size=64, hidden=64)
+    result = train_classifier(data, cfg, epochs=300, lr=3e-3, progress=False)
+    onnx_path = export_step_model(result.model, out_dir / "demo_classifier.onnx", cfg.input_size, cfg.hidden, {
+        "labels": list(cfg.labels), "threshold": cfg.threshold, "preprocessing": cfg.preprocessing,
+        "run_ids": [run_id], "version": f"spin-hil {package_version()}"})
+    print(f"  classifier: {cfg.input_size} quantiles → {cfg.hidden} sigmoid units, trained on "
+          f"{sum(result.trained_on.values())} processes → {onnx_path}")
+
+    ctx = zmq.Context()
+    pub = FramePublisher("tcp://127.0.0.1:0", context=ctx)
+    labeller = Labeller(StepSession(onnx_path, threads=1), pub.endpoint, "tcp://127.0.0.1:0", context=ctx)
+    stop = threading.Event()
+    live: dict[str, list[str]] = {}
+    finals: dict[str, dict] = {}
+
+    def on_label(h: dict) -> None:
+        if h["kind"] == "label":
+            live.setdefault(h["process"], []).append(h["label"])
+        else:
+            finals[h["process"]] = h
+
+    threads = [threading.Thread(target=labeller.run, kwargs={"until": stop.is_set, "poll_ms": 20}),
+               threading.Thread(target=watch, args=(labeller.out_endpoint, on_label),
+                                kwargs={"until": stop.is_set, "context": ctx})]
+    for t in threads:
+        t.start()
+    rows = []
+    try:
+        pub.wait_for_subscribers(10)
+        time.sleep(0.3)  # the watcher's subscription reaches the labeller
+        sample = bench.sample("skyrmion")
+        bench.pulse_generator.output_on()
+        for k, width in enumerate(LIVE_WIDTHS):
+            name = f"live-{k}"
+            publish_process(pub, name, fire_pulse(bench, 5.0, width, 40 * PS, FRAMES_15PS))
+            sample.advance_to(40 * PS + 5 * width + 40 * PS)  # let the physics settle for its label
+            deadline = time.monotonic() + 10
+            while name not in finals and time.monotonic() < deadline:
+                time.sleep(0.01)
+            rows.append({"process": name, "t_w": width, "live": live.get(name, []),
+                         "final": finals.get(name, {}).get("label", "—"), "physics": sample.label(),
+                         "probs": finals.get(name, {}).get("probs", [np.nan] * 3)})
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(5)
+        pub.close()
+        labeller.close()
+        ctx.term()
+    return rows
+
+
+def print_live(rows: list[dict]) -> None:
+    short = {"breathing": "B", "switching": "S", "collapse": "C", "mixed/unknown": "?"}
+    print(f"  {'process':<8} {'t_w (ps)':>8}  {'live label per frame (B/S/C/?)':<32} {'final':<14} physics")
+    for r in rows:
+        seq = " ".join(short.get(x, x) for x in r["live"])
+        print(f"  {r['process']:<8} {r['t_w'] / PS:8.0f}  {seq:<32} {r['final']:<14} {r['physics']}")
