@@ -147,6 +147,7 @@ EXTENSION_MODULES: tuple[str, ...] = (
     "hil.cli_classify",
     "hil.cli_stream",
     "hil.cli_stray",
+    "hil.cli_node",
 )
 
 

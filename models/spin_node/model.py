@@ -43,10 +43,13 @@ class SpinNODE(nn.Module):
     """ds/dt = MLP([s, u(t), u(t+Δ), …, u(t+(k−1)Δ)]) with s the k-delay embedding of y.
 
     embed: k; n_inputs: m; hidden: n (the MLP is k + k·m → n → n → k, tanh;
-    for one input that is the reference 2k → n → n → k).
+    for one input that is the reference 2k → n → n → k). skip: add a linear map of
+    the same inputs to the MLP's output (off in the reference; it lets a near-linear
+    device be fitted quickly, where tanh units must otherwise all stay unsaturated).
     """
 
-    def __init__(self, embed: int = 2, n_inputs: int = 1, hidden: int = 50, meta: NodeMeta | None = None):
+    def __init__(self, embed: int = 2, n_inputs: int = 1, hidden: int = 50, meta: NodeMeta | None = None,
+                 skip: bool = False):
         super().__init__()
         if embed < 1 or n_inputs < 1 or hidden < 1:
             raise ValueError(f"embed, n_inputs and hidden must be ≥ 1, got {embed}, {n_inputs}, {hidden}")
@@ -56,16 +59,21 @@ class SpinNODE(nn.Module):
             nn.Linear(hidden, hidden), nn.Tanh(),
             nn.Linear(hidden, embed),
         )
+        self.skip = bool(skip)
+        self.linear = nn.Linear(embed + embed * n_inputs, embed, bias=False) if skip else None
+        if self.linear is not None:
+            nn.init.zeros_(self.linear.weight)
         self.meta = meta or NodeMeta(inputs=[f"u{i}" for i in range(n_inputs)], input_units=[""] * n_inputs,
                                      u_mean=[0.0] * n_inputs, u_std=[1.0] * n_inputs)
 
     def config(self) -> dict[str, int]:
-        return {"embed": self.embed, "n_inputs": self.n_inputs, "hidden": self.hidden}
+        return {"embed": self.embed, "n_inputs": self.n_inputs, "hidden": self.hidden, "skip": self.skip}
 
     # -- dynamics (normalised units, time in samples) ---------------------------
     def derivative(self, s: torch.Tensor, u_delays: torch.Tensor) -> torch.Tensor:
         """ds/dt for state (B, k) and inputs at the k embedding times (B, k, m)."""
-        return self.net(torch.cat([s, u_delays.reshape(s.shape[0], -1)], dim=1))
+        z = torch.cat([s, u_delays.reshape(s.shape[0], -1)], dim=1)
+        return self.net(z) if self.linear is None else self.net(z) + self.linear(z)
 
     def step(self, s: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
         """One RK4 step of one sample: state (B, k), inputs u[i … i+k] (B, k+1, m) → state at i+1.

@@ -96,7 +96,7 @@ class _Windows:
 
 def train(traces: list[Trace], embed: int = 2, hidden: int = 50, config: TrainConfig | None = None,
           meta: NodeMeta | None = None, progress: Callable[[int, float, float | None], None] | None = None,
-          ) -> SpinNODE:
+          skip: bool = False) -> SpinNODE:
     """Fit a Spin-NODE to ``traces`` (checked here); return the best model, history in ``meta.history``."""
     cfg = config or TrainConfig()
     traces = check_traces(traces, min_points=cfg.window + embed)
@@ -108,7 +108,7 @@ def train(traces: list[Trace], embed: int = 2, hidden: int = 50, config: TrainCo
     meta.sample_interval = traces[0].interval
     meta.y_init = np.mean([t.y[:embed] for t in traces], axis=0).tolist()
     meta.training_traces = [t.source for t in traces]
-    model = SpinNODE(embed, m, hidden, meta)
+    model = SpinNODE(embed, m, hidden, meta, skip=skip)
     dtype = torch.float64 if cfg.double else torch.float32
     model = model.to(dtype)
     windows = _Windows(model, traces, cfg.window, rng)
