@@ -48,11 +48,12 @@ def export_onnx(model: Any, path: str | Path, pixels: int, metadata: Mapping[str
 def check_map(b: np.ndarray, pixels: int) -> np.ndarray:
     """(H, W) or (N, H, W) finite map of the model's size → (N, 1, H, W) float32, else a clear error."""
     b = np.asarray(b)
+    given = b.shape
     if b.ndim == 2:
         b = b[None]
     if b.ndim != 3 or b.shape[-2:] != (pixels, pixels):
         raise StrayFieldInputError(
-            f"B_z map of shape {tuple(np.shape(b))} refused: the model takes {pixels} × {pixels} pixels of "
+            f"B_z map of shape {given} refused: the model takes {pixels} × {pixels} pixels of "
             f"size d/2; resample or crop the scan to {pixels} × {pixels} first")
     if not np.issubdtype(b.dtype, np.number):
         raise StrayFieldInputError(f"B_z map of dtype {b.dtype} refused: give a numeric array")
