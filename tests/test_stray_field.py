@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -129,11 +131,11 @@ def test_scan_twin_of_a_bloch_skyrmion_sees_only_its_out_of_plane_part(skyrmion)
 def test_scan_twin_noise_and_mfm_gradient(skyrmion):
     base = ScanSettings(height=20e-9, pixel=10e-9, pixels=32, thickness=1e-9, ms=MS, cell=10e-9)
     clean = scan(skyrmion, base)
-    noisy = scan(skyrmion, ScanSettings(**{**base.__dict__, "noise": 5e-6}), rng=np.random.default_rng(1))
+    noisy = scan(skyrmion, replace(base, noise=5e-6), rng=np.random.default_rng(1))
     assert np.std(noisy - clean) == pytest.approx(5e-6, rel=0.1)
     h = 0.1e-9
-    up = scan(skyrmion, ScanSettings(**{**base.__dict__, "height": base.height + h}))
-    down = scan(skyrmion, ScanSettings(**{**base.__dict__, "height": base.height - h}))
-    mfm = scan(skyrmion, ScanSettings(**{**base.__dict__, "sensor": "mfm"}))
+    up = scan(skyrmion, replace(base, height=base.height + h))
+    down = scan(skyrmion, replace(base, height=base.height - h))
+    mfm = scan(skyrmion, replace(base, sensor="mfm"))
     np.testing.assert_allclose(mfm, (up - down) / (2 * h), atol=1e-4 * np.abs(mfm).max())
     assert MU0 == pytest.approx(1.25663706e-6, rel=1e-8)
