@@ -164,3 +164,15 @@ def test_float32_numba_close_to_float64(skyrmion):
         assert integ.spins.dtype == dtype
         runs.append(integ.spins.double())
     assert float((runs[0] - runs[1]).abs().max()) < 1e-4
+
+
+def test_torch_thread_count_untouched(skyrmion):
+    """numba and torch share libgomp here; a numba run must not change torch's thread count."""
+    prev = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        field = BatchField([Pulse(t_w=1 * PS, theta=0.5)] * 2)
+        Integrator(P, skyrmion, 0.1, 0.0, field, dt=2 * FS, backend="numba").advance_to(20 * FS)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(prev)

@@ -122,3 +122,17 @@ def test_blow_up_is_reported(skyrmion, monkeypatch):
     integ = Integrator(P, skyrmion, 0.1, 0.0, field, dt=2 * FS, compile=False)
     with np.errstate(all="ignore"), pytest.raises(UnstableTimeStepError, match="NaN"):
         integ.advance_to(0.1 * PS)
+
+
+def test_unstable_time_step_marks_the_diagram_run_failed(tmp_path):
+    from hil.store import Store
+    from protocols.process_diagram import DiagramSpec, sweep
+
+    spec = DiagramSpec(alphas=(0.3,), widths=(1 * PS,), size=16, frame_times=(0.0, 1 * PS), dt=50 * FS,
+                       t_p=1 * PS, settle=0.0, max_time=2 * PS, batch=1)
+    with pytest.raises(UnstableTimeStepError, match="use dt ≤"):
+        sweep(spec, tmp_path / "d.h5", progress=False)
+    with Store(tmp_path / "d.h5", "r") as store:
+        (info,) = store.runs()
+        assert info.status == "failed"
+        assert "UnstableTimeStepError" in info.message and "use dt ≤" in info.message

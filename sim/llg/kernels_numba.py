@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 
 import numpy as np
 
@@ -357,6 +358,10 @@ def advance(S: np.ndarray, fields: np.ndarray, g: np.ndarray, ga: np.ndarray, co
         sig, sd = np.zeros(B), np.zeros(B, dtype=np.uint64)
     cj, cd, ck = (float(c) for c in coef)
     kernel, threads = _kernel(B, numba.config.NUMBA_NUM_THREADS if threads is None else int(threads))
+    # numba's OpenMP layer and torch share one libgomp here (same soname), so
+    # numba.set_num_threads also moves torch's count: put torch's back after
+    torch = sys.modules.get("torch")
+    torch_threads = torch.get_num_threads() if torch is not None else None
     old = numba.get_num_threads()
     numba.set_num_threads(threads)
     try:
@@ -364,6 +369,8 @@ def advance(S: np.ndarray, fields: np.ndarray, g: np.ndarray, ga: np.ndarray, co
                np.uint64(step0), sig)
     finally:
         numba.set_num_threads(old)
+        if torch is not None and torch.get_num_threads() != torch_threads:
+            torch.set_num_threads(torch_threads)
 
 
 def heun_step(S, b0, b1, noise, gdt, gadt, coef, periodic: bool, threads: int | None = None):
