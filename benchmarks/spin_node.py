@@ -146,9 +146,11 @@ def random_drives(b: int, n: int, seed: int, dt: float = 2.5e-12, f: float = 4e9
 # -- speed ------------------------------------------------------------------------
 
 def speed(samples: int, repeats: int) -> None:
+    from models.spin_node.fast import FastRollout
     from models.spin_node.onnx import OnnxRollout, export_step
 
     model = load(OUT / "node_skyrmion.pt")
+    fast = FastRollout(model)
     onnx_path = export_step(model, OUT / "node_skyrmion_step.onnx")
     ort = OnnxRollout(onnx_path, threads=1)
     rows = []
@@ -161,9 +163,12 @@ def speed(samples: int, repeats: int) -> None:
         s0 = model.normalise_y(y0).astype(np.float32)
         un = model.normalise_u(drives[:, :, None]).astype(np.float32)
         ort_s = _best(lambda: ort.rollout(s0, un), repeats)
+        fast.rollout(s0, un)  # compile
+        fast_s = _best(lambda: fast.rollout(s0, un), repeats)
         rows.append({"batch": b, "samples": samples, "trace_s": samples * 2.5e-12, "twin_s": twin_s,
-                     "node_torch_s": torch_s, "node_onnxruntime_s": ort_s,
+                     "node_torch_s": torch_s, "node_onnxruntime_s": ort_s, "node_numba_s": fast_s,
                      "speedup_torch": twin_s / torch_s, "speedup_onnxruntime": twin_s / ort_s,
+                     "speedup_numba": twin_s / fast_s,
                      "nrmse_node_vs_twin": nrmse(node_y, twin_y)})
         print(rows[-1], flush=True)
     write("speed", {"rows": rows, "twin": "bench skyrmion sample (L = 16, Heun 10 fs, compiled, float64), "

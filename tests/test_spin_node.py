@@ -164,3 +164,59 @@ def test_non_uniform_time_is_refused():
     bad.time[40:] += 0.3e-12
     with pytest.raises(TraceError, match="resample"):
         train([bad], config=TrainConfig(max_iters=1))
+
+
+def _store_with(path, traces, names=("y", "u")):
+    from hil.store import Store
+
+    with Store(path) as store:
+        run = store.create_run("device_response", {"drive": "test"})
+        for i, tr in enumerate(traces):
+            run.write_record(i, {"time": tr.time, names[0]: tr.y, names[1]: tr.u[:, 0],
+                                 "units": '{"time": "s", "y": "V", "u": "A"}'})
+        run.finish()
+
+
+def test_cli_train_and_predict(tmp_path, capsys):
+    from hil.cli import main
+
+    h5 = tmp_path / "run.h5"
+    _store_with(h5, [_linear_system_trace(s, n=120) for s in range(2)])
+    pt = tmp_path / "node.pt"
+    assert main(["train", "spin-node", str(h5), "--observe", "y", "--inputs", "u", "--embed", "2", "--hidden", "8",
+                 "--max-iters", "4", "--eval-every", "2", "--out", str(pt), "--quiet"]) == 0
+    assert pt.exists() and pt.with_suffix(".png").exists()
+    model = load(pt)
+    assert model.meta.inputs == ["u"] and model.meta.input_units == ["A"] and model.meta.observe_unit == "V"
+    assert model.meta.sample_interval == pytest.approx(1e-9) and len(model.meta.training_traces) == 2
+    drive = tmp_path / "drive.npy"
+    np.save(drive, np.linspace(-1, 1, 50))
+    assert main(["predict", str(pt), "--input", str(drive), "--y0", "0,0"]) == 0
+    y = np.load(tmp_path / "drive_pred.npy")
+    assert y.shape == (50,) and np.all(np.isfinite(y))
+    np.testing.assert_allclose(y, model.predict(np.linspace(-1, 1, 50), [0.0, 0.0])[0], rtol=1e-6)
+
+
+def test_cli_refuses_a_trace_with_nan(tmp_path, capsys):
+    from hil.cli import main
+
+    bad = _good_trace(80)
+    bad.y[5] = np.nan
+    h5 = tmp_path / "bad.h5"
+    _store_with(h5, [bad])
+    assert main(["train", "spin-node", str(h5), "--observe", "y", "--inputs", "u", "--out",
+                 str(tmp_path / "n.pt"), "--quiet", "--no-plot"]) == 1
+    assert "NaN" in capsys.readouterr().err
+
+
+def test_compiled_rollout_equals_torch():
+    pytest.importorskip("numba")
+    from models.spin_node.fast import FastRollout
+
+    model = _small_model().double()
+    rng = np.random.default_rng(5)
+    u = np.cumsum(rng.normal(size=(2, 300, 1)), axis=1) * 0.1
+    s0 = rng.normal(size=(2, 2))
+    with torch.no_grad():
+        ref = model.rollout(torch.as_tensor(s0), torch.as_tensor(u)).numpy()
+    np.testing.assert_allclose(FastRollout(model).rollout(s0, u), ref, rtol=0, atol=1e-10)
