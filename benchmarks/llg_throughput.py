@@ -119,6 +119,10 @@ def main() -> None:
                                 getattr(torch, a.dtype))
                     rows.append(r)
                     print(r, flush=True)
+                    write(a, extra, rows)  # after every row: a long run stopped early keeps its rows
+
+
+def write(a, extra: dict, rows: list) -> None:
     versions = f"torch {torch.__version__}"
     try:
         import numba
@@ -131,7 +135,7 @@ def main() -> None:
                 "spin-steps/s = steps·B·L²/wall, best of repeats; "
                 "spin_steps_per_cpu_s divides by the process's CPU time instead",
         "machine": f"{platform.node()} ({os.cpu_count()} cores, shared with other jobs), {versions}, "
-                   f"device {a.device}, uptime load at the end {os.getloadavg()}",
+                   f"device {a.device}, uptime load {os.getloadavg()}",
         "date": "2026-11-21",
         **extra,
         "rows": rows,
