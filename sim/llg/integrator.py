@@ -8,9 +8,10 @@ sample, so a sample's trajectory does not depend on what it is batched with.
 
 Two backends run the same Heun step: ``torch`` (:mod:`sim.llg.kernels`, any
 device, optionally torch.compile'd) and ``numba`` (:mod:`sim.llg.kernels_numba`,
-CPU only, one fused multi-threaded loop nest, ≈ 10× the compiled torch step
-on CPU; see benchmarks/notes/llg.md). ``backend="auto"`` takes numba on CPU
-when it is installed and torch otherwise (always on CUDA). At T = 0 the two
+CPU only, one fused loop nest, threads over samples; per core 8–11× the
+compiled torch step at T = 0 and 4–5× at T > 0, see benchmarks/notes/llg.md).
+``backend="auto"`` takes numba on CPU when it is installed and torch
+otherwise (always on CUDA). At T = 0 the two
 agree to rounding (≈ 1e-15 per step); at T > 0 each draws its own noise
 stream (torch generators vs the kernel's counter-based one), both
 reproducible from the seeds and independent of the batch.
