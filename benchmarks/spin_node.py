@@ -72,7 +72,6 @@ def prediction(case: str) -> None:
 
 def _noise_floor(test, pred) -> dict:
     """The same test drives on the twin without thermal noise: what a perfect model could reach."""
-    from hil.bench import load_bench as _lb  # noqa: F401  (same module, explicit for readers)
     from hil.procedure import get_procedure, run_procedure
     from hil.store import Store
 

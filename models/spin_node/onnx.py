@@ -16,32 +16,26 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from hil.errors import HilError
 from models.spin_node.model import SpinNODE
 
 
-class _Step:
-    """nn.Module wrapper exposing only ``SpinNODE.step`` to the exporter."""
+class _Step(torch.nn.Module):
+    """Exposes only ``SpinNODE.step`` to the exporter."""
 
-    def __new__(cls, model: SpinNODE):
-        import torch
+    def __init__(self, node: SpinNODE):
+        super().__init__()
+        self.node = node
 
-        class Step(torch.nn.Module):
-            def __init__(self, node: SpinNODE):
-                super().__init__()
-                self.node = node
-
-            def forward(self, s, window):
-                return self.node.step(s, window)
-
-        return Step(model).eval()
+    def forward(self, s: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
+        return self.node.step(s, window)
 
 
 def export_step(model: SpinNODE, path: str | Path) -> Path:
     """Write the step of ``model`` to one ONNX file (weights inside, batch dynamic) with its metadata."""
     import onnx
-    import torch
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -49,7 +43,7 @@ def export_step(model: SpinNODE, path: str | Path) -> Path:
     s = torch.zeros(2, k)
     w = torch.zeros(2, k + 1, m)
     batch = torch.export.Dim("batch")
-    torch.onnx.export(_Step(copy.deepcopy(model).float()), (s, w), str(path), dynamo=True, external_data=False,
+    torch.onnx.export(_Step(copy.deepcopy(model).float()).eval(), (s, w), str(path), dynamo=True, external_data=False,
                       input_names=["state", "inputs"], output_names=["state_next"],
                       dynamic_shapes=({0: batch}, {0: batch}), verbose=False)
     proto = onnx.load(str(path))
