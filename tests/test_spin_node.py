@@ -49,12 +49,14 @@ def _linear_system_trace(seed: int, n: int = 600) -> Trace:
     """dx/dt = [[0, 1], [−0.5, −0.6]] x + [0, 0.5] u (time in samples), observed y = x0.
 
     u: a few slow random sines sampled once per sample and linear in between (as the
-    model reads its inputs); integrated with RK4 on a grid 20× finer (error ≪ 1e-6)."""
+    model reads its inputs); integrated with RK4 on a grid 20× finer (error ≪ 1e-6). Slow
+    (≤ 0.08 rad/sample): the k = 2 embedding sees u only at its samples, so the kinks of a
+    faster piecewise-linear u are what it cannot represent (≈ 1 % error at 0.3 rad/sample)."""
     rng = np.random.default_rng(seed)
     a = np.array([[0.0, 1.0], [-0.5, -0.6]])
     b = np.array([0.0, 0.5])
     t = np.arange(n, dtype=float)
-    w, ph, amp = rng.uniform(0.05, 0.3, 3), rng.uniform(0, 2 * np.pi, 3), rng.uniform(0.3, 1.0, 3)
+    w, ph, amp = rng.uniform(0.02, 0.08, 3), rng.uniform(0, 2 * np.pi, 3), rng.uniform(0.3, 1.0, 3)
     u = (amp[:, None] * np.sin(w[:, None] * t + ph[:, None])).sum(0)
     sub, x, ys = 20, np.zeros(2), []
     f = lambda x, uu: a @ x + b * uu  # noqa: E731
@@ -73,16 +75,16 @@ def _linear_system_trace(seed: int, n: int = 600) -> Trace:
 
 
 def test_fit_recovers_a_linear_system_with_an_input():
-    # L-BFGS on one fixed batch of windows: a fast-suite budget (the reference Adam recipe needs
-    # thousands of steps). Reached here: NRMSE ≈ 1–2 % on an unseen drive, not the 1e-3 the issue
-    # asks for (see benchmarks/RESULTS.md, Spin-Neural ODEs).
+    # L-BFGS on one fixed batch of windows, float64: a fast-suite budget (the reference Adam recipe
+    # needs thousands of steps). Reached here: NRMSE ≈ 3e-3 on an unseen drive after 16 iterations,
+    # ≈ 2e-3 after 40 (where L-BFGS stalls) — not the 1e-3 the issue asks for (benchmarks/RESULTS.md).
     traces = [_linear_system_trace(s) for s in range(2)]
-    cfg = TrainConfig(window=10, batch=300, max_iters=8, eval_every=4, threshold=1e-3, optimizer="lbfgs",
+    cfg = TrainConfig(window=10, batch=300, max_iters=16, eval_every=4, threshold=1e-3, optimizer="lbfgs",
                       double=True, seed=0)
     model = train(traces, embed=2, hidden=16, config=cfg)
     unseen = _linear_system_trace(7)
     pred = model.predict(unseen.u, unseen.y[:2])[0]
-    assert nrmse(pred, unseen.y) < 0.05
+    assert nrmse(pred, unseen.y) < 1e-2
     # and it is the system's response, not a copy of the drive: the model's static gain is the system's
     # (x0 = b1/0.5 · u = u at rest)
     flat = model.predict(np.full((400, 1), 0.5), [0.0, 0.0])[0]
