@@ -32,10 +32,48 @@ def decide(probs: np.ndarray, labels: list[str] | tuple[str, ...], threshold: fl
 REQUIRED_META = ("labels", "threshold", "preprocessing", "input_size", "hidden", "version")
 
 
+def write_metadata(path: str | Path, meta: Mapping[str, Any]) -> None:
+    """Replace an ONNX file's ``metadata_props`` with ``meta`` (values as JSON)."""
+    import onnx
+
+    proto = onnx.load(str(path))
+    del proto.metadata_props[:]
+    for key, value in meta.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, json.dumps(value)
+    onnx.save(proto, str(path))
+
+
+def open_session(path: str | Path, threads: int = 1, hint: str = "") -> tuple[Any, dict[str, Any]]:
+    """An onnxruntime CPU session with thread spinning off, and the file's metadata (JSON-decoded).
+
+    Every ONNX model of the project is opened here: spinning threads slow a
+    process that also runs torch badly (measured on these machines).
+    """
+    import onnxruntime as ort
+
+    path = Path(path)
+    if not path.exists():
+        raise HilError(f"{path}: no such model file{'; ' + hint if hint else ''}")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    try:
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        raise HilError(f"{path}: not a loadable ONNX model ({exc})") from None
+    raw = session.get_modelmeta().custom_metadata_map
+    try:
+        meta = {k: json.loads(v) for k, v in raw.items()}
+    except json.JSONDecodeError:
+        raise HilError(f"{path}: model metadata is not JSON; re-export the model") from None
+    return session, meta
+
+
 def export_step_model(module: Any, path: str | Path, input_size: int, hidden: int,
                       metadata: Mapping[str, Any]) -> Path:
     """Export a torch step module (x, h) → (out, h') to a single ONNX file with metadata."""
-    import onnx
     import torch
 
     path = Path(path)
@@ -47,16 +85,11 @@ def export_step_model(module: Any, path: str | Path, input_size: int, hidden: in
     torch.onnx.export(module, (x, h), str(path), dynamo=True, external_data=False,
                       input_names=["input", "h"], output_names=["output", "h_next"],
                       dynamic_shapes=({0: batch}, {0: batch}), verbose=False)
-    model = onnx.load(str(path))
     meta = dict(metadata, input_size=input_size, hidden=hidden)
     missing = [k for k in REQUIRED_META if k not in meta]
     if missing:
         raise HilError(f"cannot export: metadata lacks {', '.join(missing)}")
-    del model.metadata_props[:]
-    for key, value in meta.items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = key, json.dumps(value)
-    onnx.save(model, str(path))
+    write_metadata(path, meta)
     return path
 
 
@@ -64,24 +97,10 @@ class StepSession:
     """An ONNX step model in onnxruntime, fed through the shared preprocessing."""
 
     def __init__(self, path: str | Path, threads: int = 2):
-        import onnxruntime as ort
-
-        path = Path(path)
-        if not path.exists():
-            raise HilError(f"{path}: no such model file")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:
-            raise HilError(f"{path}: not a loadable ONNX model ({exc})") from None
-        raw = self.session.get_modelmeta().custom_metadata_map
-        missing = [k for k in REQUIRED_META if k not in raw]
+        self.session, self.meta = open_session(path, threads, "export one with `hil export classifier`")
+        missing = [k for k in REQUIRED_META if k not in self.meta]
         if missing:
             raise HilError(f"{path}: model metadata lacks {', '.join(missing)}; re-export it with `hil export`")
-        self.meta = {k: json.loads(v) for k, v in raw.items()}
         self.labels: list[str] = list(self.meta["labels"])
         self.threshold = float(self.meta["threshold"])
         self.input_size = int(self.meta["input_size"])

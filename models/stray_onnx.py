@@ -9,13 +9,13 @@ onnxruntime sees it. Spinning threads are off (torch may share the process).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
 from hil.errors import HilError, StrayFieldInputError
+from hil.onnx_io import open_session, write_metadata
 
 REQUIRED_META = ("kind", "pixels", "pixel_over_d", "outputs", "input", "version")
 KIND = "stray-field-cnn"
@@ -23,7 +23,6 @@ KIND = "stray-field-cnn"
 
 def export_onnx(model: Any, path: str | Path, pixels: int, metadata: Mapping[str, Any]) -> Path:
     """Export (N, 1, pixels, pixels) → (N, 2, pixels, pixels), batch dynamic, one file with metadata."""
-    import onnx
     import torch
 
     path = Path(path)
@@ -36,12 +35,7 @@ def export_onnx(model: Any, path: str | Path, pixels: int, metadata: Mapping[str
     torch.onnx.export(model.eval(), (x,), str(path), dynamo=True, external_data=False,
                       input_names=["b"], output_names=["m"],
                       dynamic_shapes=({0: torch.export.Dim("batch")},), verbose=False)
-    proto = onnx.load(str(path))
-    del proto.metadata_props[:]
-    for key, value in meta.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, json.dumps(value)
-    onnx.save(proto, str(path))
+    write_metadata(path, meta)
     return path
 
 
@@ -68,25 +62,11 @@ class StrayFieldSession:
     """The exported CNN in onnxruntime; :meth:`reconstruct` takes scaled maps b = −4π d B_z / (μ0 M_s t)."""
 
     def __init__(self, path: str | Path, threads: int = 2):
-        import onnxruntime as ort
-
-        path = Path(path)
-        if not path.exists():
-            raise HilError(f"{path}: no such model file; train one with `hil train stray-field`")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:
-            raise HilError(f"{path}: not a loadable ONNX model ({exc})") from None
-        raw = self.session.get_modelmeta().custom_metadata_map
-        missing = [k for k in REQUIRED_META if k not in raw]
-        if missing or json.loads(raw.get("kind", "null")) != KIND:
+        self.session, self.meta = open_session(path, threads, "train one with `hil train stray-field`")
+        missing = [k for k in REQUIRED_META if k not in self.meta]
+        if missing or self.meta.get("kind") != KIND:
             raise HilError(f"{path}: not a stray-field model (metadata lacks {', '.join(missing) or 'kind'}); "
                            "export it with `hil train stray-field`")
-        self.meta = {k: json.loads(v) for k, v in raw.items()}
         self.pixels = int(self.meta["pixels"])
         self.pixel_over_d = float(self.meta["pixel_over_d"])
 

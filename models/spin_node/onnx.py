@@ -11,7 +11,6 @@ thread spinning off (it slows torch in the same process badly otherwise).
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import numpy as np
 import torch
 
 from hil.errors import HilError
+from hil.onnx_io import open_session, write_metadata
 from models.spin_node.model import SpinNODE
 
 
@@ -35,8 +35,6 @@ class _Step(torch.nn.Module):
 
 def export_step(model: SpinNODE, path: str | Path) -> Path:
     """Write the step of ``model`` to one ONNX file (weights inside, batch dynamic) with its metadata."""
-    import onnx
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     k, m = model.embed, model.n_inputs
@@ -46,14 +44,9 @@ def export_step(model: SpinNODE, path: str | Path) -> Path:
     torch.onnx.export(_Step(copy.deepcopy(model).float()).eval(), (s, w), str(path), dynamo=True, external_data=False,
                       input_names=["state", "inputs"], output_names=["state_next"],
                       dynamic_shapes=({0: batch}, {0: batch}), verbose=False)
-    proto = onnx.load(str(path))
     meta: dict[str, Any] = {"kind": "spin-node-step", **model.config(), **model.meta.to_dict()}
     meta.pop("history", None)
-    del proto.metadata_props[:]
-    for key, value in meta.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, json.dumps(value)
-    onnx.save(proto, str(path))
+    write_metadata(path, meta)
     return path
 
 
@@ -61,20 +54,9 @@ class OnnxRollout:
     """A Spin-NODE step in onnxruntime; ``rollout`` mirrors :meth:`SpinNODE.rollout`."""
 
     def __init__(self, path: str | Path, threads: int = 1):
-        import onnxruntime as ort
-
-        path = Path(path)
-        if not path.exists():
-            raise HilError(f"{path}: no such model file")
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = threads
-        so.inter_op_num_threads = 1
-        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-        raw = self.session.get_modelmeta().custom_metadata_map
-        if json.loads(raw.get("kind", "null")) != "spin-node-step":
+        self.session, self.meta = open_session(path, threads)
+        if self.meta.get("kind") != "spin-node-step":
             raise HilError(f"{path}: not a Spin-NODE step model; export one with models.spin_node.onnx.export_step")
-        self.meta = {key: json.loads(v) for key, v in raw.items()}
         self.embed = int(self.meta["embed"])
 
     def step(self, s: np.ndarray, window: np.ndarray) -> np.ndarray:
