@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 PS = 1e-12
-TRAIN_ALPHAS = (0.1, 0.36, 0.55)
-TRAIN_WIDTHS = tuple(w * PS for w in (4, 12, 20, 30, 40))
-LIVE_WIDTHS = tuple(w * PS for w in (6, 16, 36))
+TRAIN_ALPHAS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+TRAIN_WIDTHS = tuple(w * PS for w in (2, 5, 8, 12, 16, 21, 26, 32, 40))
+#: At L = 32, θ = 40°, α = 0.36 (the demo bench) these breathe, switch and collapse (benchmarks/RESULTS.md).
+LIVE_WIDTHS = tuple(w * PS for w in (2, 12, 30))
 
 
 def training_set(out: Path, size: int, theta_deg: float, alpha_sample: float) -> str:
@@ -62,8 +63,8 @@ def live_stage(bench: Any, out_dir: Path, size: int, theta_deg: float) -> list[d
     run_id = training_set(train_file, size, theta_deg, 0.36)
     data = read_processes(train_file, run_id)
     print(f"  physics labels of the training set: {data.counts()}")
-    cfg = ClassifierConfig(preprocessing="quantiles", input_size=64, hidden=64)
-    result = train_classifier(data, cfg, epochs=300, lr=3e-3, progress=False)
+    cfg = ClassifierConfig(preprocessing="quantiles", input_size=64, hidden=128)
+    result = train_classifier(data, cfg, epochs=400, lr=1e-3, progress=False)
     onnx_path = export_step_model(result.model, out_dir / "demo_classifier.onnx", cfg.input_size, cfg.hidden, {
         "labels": list(cfg.labels), "threshold": cfg.threshold, "preprocessing": cfg.preprocessing,
         "run_ids": [run_id], "version": f"spin-hil {package_version()}"})
@@ -97,7 +98,7 @@ def live_stage(bench: Any, out_dir: Path, size: int, theta_deg: float) -> list[d
         for k, width in enumerate(LIVE_WIDTHS):
             name = f"live-{k}"
             publish_process(pub, name, fire_pulse(bench, 5.0, width, 40 * PS, FRAMES_15PS))
-            sample.advance_to(40 * PS + 5 * width + 40 * PS)  # let the physics settle for its label
+            sample.advance_to(max(FRAMES_15PS[-1], 40 * PS + 5 * width + 40 * PS))  # settle for the physics label
             deadline = time.monotonic() + 10
             while name not in finals and time.monotonic() < deadline:
                 time.sleep(0.01)
