@@ -13,7 +13,7 @@ def _read_all(sources: list[str]):
     """Processes of every FILE or FILE:RUN_ID, concatenated (all with the same frame stack shape)."""
     import numpy as np
 
-    from models.process_data import Processes, interior, read_processes
+    from models.process_data import Processes, read_processes
 
     parts = []
     for src in sources:
@@ -26,7 +26,7 @@ def _read_all(sources: list[str]):
     merged = Processes(np.concatenate([p.frames for p in parts]), sum((p.labels for p in parts), []),
                        np.concatenate([p.alpha for p in parts]), np.concatenate([p.t_w for p in parts]),
                        sum((p.ids for p in parts), []), sum((p.run_ids for p in parts), []))
-    return merged, interior
+    return merged
 
 
 def cmd_train_classifier(args: argparse.Namespace) -> int:
@@ -36,7 +36,9 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
     from models.train_classifier import train_classifier
 
     torch.set_num_threads(args.threads)
-    data, interior = _read_all(args.runs)
+    from models.process_data import interior
+
+    data = _read_all(args.runs)
     if args.interior:
         data = data.subset(interior(data))
     h, w = data.frames.shape[-2:]

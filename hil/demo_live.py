@@ -24,7 +24,7 @@ TRAIN_WIDTHS = tuple(w * PS for w in (2, 5, 8, 12, 16, 21, 26, 32, 40))
 LIVE_WIDTHS = tuple(w * PS for w in (2, 12, 30))
 
 
-def training_set(out: Path, size: int, theta_deg: float, alpha_sample: float) -> str:
+def training_set(out: Path, size: int, theta_deg: float) -> str:
     """Run (or reuse) the training diagram in ``out``; return its run id."""
     from hil.store import Store
     from protocols.process_diagram import DiagramSpec, sweep
@@ -60,7 +60,7 @@ def live_stage(bench: Any, out_dir: Path, size: int, theta_deg: float) -> list[d
     from sim.llg import FRAMES_15PS
 
     train_file = out_dir / "demo_train.h5"
-    run_id = training_set(train_file, size, theta_deg, 0.36)
+    run_id = training_set(train_file, size, theta_deg)
     data = read_processes(train_file, run_id)
     print(f"  physics labels of the training set: {data.counts()}")
     cfg = ClassifierConfig(preprocessing="quantiles", input_size=64, hidden=128)
