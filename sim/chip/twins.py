@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from hil.errors import InstrumentError
 from sim.chip.chip import OscillatorChip
-from sim.twins.base import TwinInstrument
+from sim.twins.base import GeneratorTwin
 from sim.twins.bias import CurrentSourceTwin
 
 
-class ChipInputAWG(TwinInstrument):
+class ChipInputAWG(GeneratorTwin):
     """An arbitrary waveform generator (PulseGenerator role) feeding the chip's input line.
 
     One sample per input step: a sequence uploaded at ``sample_rate`` Sa/s
@@ -25,55 +24,25 @@ class ChipInputAWG(TwinInstrument):
 
     def __init__(self, sample: OscillatorChip, units_per_volt: float = 1.0, max_amplitude: float = 5.0,
                  max_sample_rate: float = 12.0e9):
-        super().__init__()
+        super().__init__(max_amplitude, max_sample_rate)
         self.sample = sample
         self.units_per_volt = float(units_per_volt)
-        self.max_amplitude, self.max_sample_rate = float(max_amplitude), float(max_sample_rate)
         self._samples = np.zeros(1)
         self._rate = 1.0e9
-        self.armed = False
-        self.output = False
 
     def set_gaussian_pulse(self, amplitude: float, width: float, delay: float) -> None:
-        self._log("set_gaussian_pulse", amplitude, width, delay)
-        if abs(amplitude) > self.max_amplitude or width <= 0 or delay < 0:
-            raise ValueError(f"pulse ({amplitude:g} V, {width:g} s, {delay:g} s) outside the instrument's range")
+        self._check_gaussian(amplitude, width, delay)
         rate = self.max_sample_rate
         t = np.arange(int(np.ceil((delay + 5 * width) * rate)) + 1) / rate
         self._samples, self._rate = amplitude * np.exp(-((t - delay) ** 2) / (2 * width**2)), rate
 
     def set_arbitrary_pulse(self, samples: np.ndarray, sample_rate: float) -> None:
-        samples = np.asarray(samples, dtype=float).copy()
-        self._log("set_arbitrary_pulse", samples, sample_rate)
-        if samples.ndim != 1 or not np.all(np.isfinite(samples)):
-            raise ValueError("arbitrary waveform must be a 1-D array of finite volts")
-        if np.max(np.abs(samples)) > self.max_amplitude or not 0 < sample_rate <= self.max_sample_rate:
-            raise ValueError("arbitrary waveform outside the instrument's amplitude or sample-rate range")
-        self._samples, self._rate = samples, float(sample_rate)
-
-    def arm(self) -> None:
-        self._log("arm")
-        self.armed = True
+        self._samples, self._rate = self._checked_samples(samples, sample_rate), float(sample_rate)
 
     def trigger(self) -> None:
-        self._log("trigger")
-        if not self.armed:
-            raise InstrumentError("trigger ignored: the AWG is not armed (call arm first)")
+        self._trigger()
         volts = self._samples if self.output else np.zeros_like(self._samples)
         self.sample.start(volts * self.units_per_volt, dt=1e9 / self._rate)
-
-    def output_on(self) -> None:
-        self._log("output_on")
-        self.output = True
-
-    def output_off(self) -> None:
-        self._log("output_off")
-        self.output = False
-
-    def shutdown(self) -> None:
-        super().shutdown()
-        self.output = False
-        self.armed = False
 
 
 class ChipBiasSource(CurrentSourceTwin):

@@ -11,9 +11,8 @@ import math
 
 import numpy as np
 
-from hil.errors import InstrumentError
 from hil.roles import FieldDrivenSample
-from sim.twins.base import TwinInstrument
+from sim.twins.base import GeneratorTwin
 
 
 def field_direction(theta_deg: float, phi_deg: float) -> np.ndarray:
@@ -22,7 +21,7 @@ def field_direction(theta_deg: float, phi_deg: float) -> np.ndarray:
     return np.array([math.sin(t) * math.cos(p), math.sin(t) * math.sin(p), math.cos(t)])
 
 
-class SimPulseGenerator(TwinInstrument):
+class SimPulseGenerator(GeneratorTwin):
     """Fires one pulse per trigger into the coil over ``sample``.
 
     Instrument ranges as an 81160A-class ARB: |V| ≤ ``max_amplitude`` V,
@@ -38,16 +37,12 @@ class SimPulseGenerator(TwinInstrument):
         max_amplitude: float = 10.0,
         max_sample_rate: float = 2.5e9,
     ):
-        super().__init__()
+        super().__init__(max_amplitude, max_sample_rate)
         self.sample = sample
         self.tesla_per_volt = float(tesla_per_volt)
         self.direction = field_direction(theta_deg, phi_deg)
-        self.max_amplitude = max_amplitude
-        self.max_sample_rate = max_sample_rate
         self._waveform = lambda t: 0.0
         self._waveform_many = None  # vectorised form of an arbitrary waveform
-        self.armed = False
-        self.output = False
         self.fired = 0
 
     def voltage(self, t: float) -> float:
@@ -59,17 +54,12 @@ class SimPulseGenerator(TwinInstrument):
         return self.tesla_per_volt * self.voltage(t) * self.direction
 
     def set_gaussian_pulse(self, amplitude: float, width: float, delay: float) -> None:
-        self._log("set_gaussian_pulse", amplitude, width, delay)
-        if abs(amplitude) > self.max_amplitude or width <= 0 or delay < 0:
-            raise ValueError(f"pulse ({amplitude:g} V, {width:g} s, {delay:g} s) outside the instrument's range")
+        self._check_gaussian(amplitude, width, delay)
         self._waveform = lambda t: amplitude * math.exp(-((t - delay) ** 2) / (2 * width**2))
         self._waveform_many = None
 
     def set_arbitrary_pulse(self, samples: np.ndarray, sample_rate: float) -> None:
-        samples = np.asarray(samples, dtype=float).copy()
-        self._log("set_arbitrary_pulse", samples, sample_rate)
-        if np.max(np.abs(samples)) > self.max_amplitude or not 0 < sample_rate <= self.max_sample_rate:
-            raise ValueError("arbitrary pulse outside the instrument's amplitude or sample-rate range")
+        samples = self._checked_samples(samples, sample_rate)
         times = np.arange(len(samples)) / sample_rate
 
         def waveform(t: float) -> float:
@@ -78,29 +68,10 @@ class SimPulseGenerator(TwinInstrument):
         self._waveform = waveform
         self._waveform_many = lambda ts: np.interp(ts, times, samples, left=0.0, right=0.0)
 
-    def arm(self) -> None:
-        self._log("arm")
-        self.armed = True
-
     def trigger(self) -> None:
-        self._log("trigger")
-        if not self.armed:
-            raise InstrumentError("trigger ignored: the pulse generator is not armed (call arm() first)")
+        self._trigger()
         self.fired += 1
         self.sample.start(_CoilField(self))
-
-    def output_on(self) -> None:
-        self._log("output_on")
-        self.output = True
-
-    def output_off(self) -> None:
-        self._log("output_off")
-        self.output = False
-
-    def shutdown(self) -> None:
-        super().shutdown()
-        self.output = False
-        self.armed = False
 
 
 class _CoilField:
