@@ -51,9 +51,13 @@ def test_dask_local_cluster_runs_the_same_sweep(tmp_path):
             assert a.run(run_id).record(i)["final_Q"] == pytest.approx(b.run(ref).record(i)["final_Q"], abs=1e-9)
 
 
+# the killed sweep pauses 0.4 s after each point so the kill lands mid-sweep on any machine
 KILLED = r"""
-import sys
+import sys, time
+import protocols.process_diagram as pd
 from protocols.process_diagram import DiagramSpec, sweep
+real = pd.simulate_points
+pd.simulate_points = lambda sp, idx: (time.sleep(0.4), real(sp, idx))[1]
 spec = DiagramSpec(alphas=tuple(0.1 * k for k in range(1, 9)), **eval(sys.argv[2]))
 sweep(spec, sys.argv[1], progress=False)
 """
@@ -66,7 +70,7 @@ def test_sweep_resumes_after_sigkill_without_recomputing(tmp_path):
     deadline = time.time() + 120
     done: list[int] = []
     while time.time() < deadline:
-        time.sleep(0.5)
+        time.sleep(0.1)
         try:
             with Store(out, "r", swmr=True) as s:
                 ids = s.run_ids()
