@@ -118,7 +118,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
             log(h)
 
     try:
-        watch(args.endpoints, show, until=stop.is_set)
+        watch(args.endpoints, show, until=stop.is_set,
+              ready=lambda: print(f"watching {', '.join(args.endpoints)}", file=sys.stderr, flush=True))
     except KeyboardInterrupt:
         pass
     finally:

@@ -338,8 +338,12 @@ def publish_process(publisher: FramePublisher, process: str, frames: Iterable[tu
 
 
 def watch(endpoints: str | Iterable[str], handle: Callable[[dict], None], until: Callable[[], bool] | None = None,
-          context: zmq.Context | None = None, kinds: Iterable[bytes] = (b"label", b"final")) -> None:
-    """Subscribe to one or more labellers' outputs and hand each label header to ``handle``."""
+          context: zmq.Context | None = None, kinds: Iterable[bytes] = (b"label", b"final"),
+          ready: Callable[[], None] | None = None) -> None:
+    """Subscribe to one or more labellers' outputs and hand each label header to ``handle``.
+
+    ``ready`` is called once the subscriptions are set, so a caller can start the producers only then.
+    """
     ctx = context or zmq.Context.instance()
     sub = ctx.socket(zmq.SUB)
     sub.setsockopt(zmq.RCVHWM, 100_000)
@@ -347,6 +351,8 @@ def watch(endpoints: str | Iterable[str], handle: Callable[[dict], None], until:
         sub.connect(endpoint)
     for k in kinds:
         sub.setsockopt(zmq.SUBSCRIBE, k)
+    if ready is not None:
+        ready()
     try:
         while until is None or not until():
             if sub.poll(100):

@@ -158,6 +158,15 @@ def test_sorted_model_refuses_a_frame_of_another_size(process_file, tmp_path):
         StepSession(tmp_path / "s.onnx").run_sequence(np.zeros((2, 10, 10), np.float32))
 
 
+def _wait_for_line(proc: subprocess.Popen, prefix: str, lines: int = 50) -> None:
+    """Read a child's stderr until the line that says it is ready (warnings may come first)."""
+    for _ in range(lines):
+        line = proc.stderr.readline()
+        if line.startswith(prefix) or not line:
+            break
+    assert line.startswith(prefix), f"child never said {prefix!r} (exit {proc.poll()})"
+
+
 def test_stream_cli_end_to_end_matches_offline(trained, process_file, tmp_path):
     """`hil stream replay` → two `hil stream label` → `hil stream watch --store`: every process once, offline labels."""
     hil = [sys.executable, "-m", "hil.cli"]
@@ -167,16 +176,21 @@ def test_stream_cli_end_to_end_matches_offline(trained, process_file, tmp_path):
     labellers = [subprocess.Popen(hil + ["stream", "label", "--model", str(trained[1]), "--in", fin, "--out", o,
                                          "--index", str(i), "--count", "2"], stderr=subprocess.PIPE, text=True)
                  for i, o in enumerate(outs)]
-    watcher = subprocess.Popen(hil + ["stream", "watch", *outs, "--finals-only", "--count", "33",
-                                      "--store", str(labels_h5)], stdout=subprocess.PIPE, text=True)
+    watcher = None
     try:
-        time.sleep(1.0)  # the watcher subscribes before labels flow (labellers' PUB does not wait)
+        for p in labellers:  # each says its line once its output socket is bound
+            _wait_for_line(p, "labeller ")
+        watcher = subprocess.Popen(hil + ["stream", "watch", *outs, "--finals-only", "--count", "33",
+                                          "--store", str(labels_h5)], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        _wait_for_line(watcher, "watching ")
+        time.sleep(0.5)  # subscriptions reach the labellers' PUB sockets (a PUB drops what no one asked for yet)
         replay = subprocess.run(hil + ["stream", "replay", str(process_file), "--endpoint", fin, "--wait", "20"],
                                 capture_output=True, text=True, timeout=60)
         assert replay.returncode == 0, replay.stderr
         out, _ = watcher.communicate(timeout=60)
     finally:
-        for p in labellers + [watcher]:
+        for p in labellers + ([watcher] if watcher else []):
             p.terminate()
         for p in labellers:
             p.wait(10)
