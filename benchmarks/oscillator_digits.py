@@ -35,6 +35,20 @@ from models.train import TrainConfig, fit  # noqa: E402
 NETS = {"osc": OscillatorNet, "ctrnn": CTRNN}
 
 
+def parse_drive_gain(text: str, tau: float) -> float:
+    """``--drive-gain``: a number (1/ns), 'gamma' (= 1/τ) or 'K*gamma' (= K/τ), τ in ns."""
+    g = text.replace(" ", "")
+    try:
+        if g.endswith("gamma"):
+            k = g[:-len("gamma")]
+            if k.endswith("*"):
+                k = k[:-1]
+            return (float(k) if k else 1.0) / tau
+        return float(g)
+    except ValueError:
+        raise ValueError(f"--drive-gain must be a number, 'gamma' or 'K*gamma', got {text!r}") from None
+
+
 def run_setting(net: str, seeds: int, epochs: int, lr0: float, lr_decay: float, log, **kw) -> dict:
     data = load_digits_sequences()
     model = NETS[net](ensemble=seeds, seed=kw.pop("seed", 0), **kw)
@@ -72,7 +86,11 @@ def main(argv=None) -> int:
     p.add_argument("--density", type=float, default=0.5)
     p.add_argument("--max-step", type=float, default=1.0, help="longest integration sub-step, ns")
     p.add_argument("--f-cut", type=float, default=None, help="oscillator net only: high-pass cut-off, GHz (default 0.045)")
-    p.add_argument("--drive-gain", default=None, help="CTRNN only: g in dx/dt = −γx + g·I; 'gamma' = 1/τ (textbook form)")
+    p.add_argument("--drive-gain", default=None,
+                   help="CTRNN only: g in dx/dt = −γx + g·I, 1/ns; 'gamma' = 1/τ (textbook form), 'K*gamma' = K/τ")
+    p.add_argument("--input-gain", type=float, default=None, help="CTRNN only: fixed factor on the input line (dimensionless)")
+    p.add_argument("--init-scale", type=float, default=None, help="CTRNN only: initial W_ext, W_int × this (dimensionless)")
+    p.add_argument("--readout", choices=["tanh", "x"], default=None, help="CTRNN only: read out tanh(x) (default) or x")
     p.add_argument("--sweep", choices=["dt", "density", "density_int", "density_ext"], default=None)
     p.add_argument("--values", default="")
     p.add_argument("--name", default=None, help="result file name (default from the settings)")
@@ -94,7 +112,15 @@ def main(argv=None) -> int:
     if args.drive_gain is not None:
         if args.net != "ctrnn":
             p.error("--drive-gain applies to the CTRNN only")
-        base["drive_gain"] = 1.0 / args.tau if args.drive_gain == "gamma" else float(args.drive_gain)
+        try:
+            base["drive_gain"] = parse_drive_gain(args.drive_gain, args.tau)
+        except ValueError as e:
+            p.error(str(e))
+    for flag in ("input_gain", "init_scale", "readout"):
+        if getattr(args, flag) is not None:
+            if args.net != "ctrnn":
+                p.error(f"--{flag.replace('_', '-')} applies to the CTRNN only")
+            base[flag] = getattr(args, flag)
     settings = [base] if not args.sweep else [
         dict(base, **{args.sweep: float(v)}) for v in args.values.split(",") if v.strip()]
     results = []
@@ -105,7 +131,7 @@ def main(argv=None) -> int:
         results.append({"settings": s, **r})
         record = {
             "command": "python " + " ".join(["benchmarks/oscillator_digits.py"] + (argv if argv is not None else sys.argv[1:])),
-            "machine": "2-core CPU, no GPU", "threads": args.threads, "date": time.strftime("%Y-%m-%d"),
+            "machine": "2-core CPU VM, no GPU, shared", "threads": args.threads, "date": time.strftime("%Y-%m-%d"),
             "python": platform.python_version(), "torch": torch.__version__,
             "net": args.net, "seeds": args.seeds, "epochs": args.epochs, "lr0": args.lr0, "lr_decay": args.lr_decay,
             "results": results,
