@@ -76,14 +76,14 @@ def cmd_label(args: argparse.Namespace) -> int:
     print(f"labeller {args.index}/{args.count}: {args.inbound} → {labeller.out_endpoint} "
           f"(shards {labeller.shards}); Ctrl-C to stop", file=sys.stderr)
     try:
-        labeller.run()
+        labeller.run(spin_s=args.spin_ms * 1e-3)
     except KeyboardInterrupt:
         pass
     finally:
         st = labeller.stats
         print(f"labeller: {st.frames} frames, {st.processes_done} processes, {st.gaps} gaps, "
               f"{st.malformed} malformed dropped, {st.timed_out} timed out", file=sys.stderr)
-        for line in labeller.errors[-10:]:
+        for line in list(labeller.errors)[-10:]:
             print(f"  {line}", file=sys.stderr)
         labeller.close()
     return 0
@@ -118,7 +118,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
             log(h)
 
     try:
-        watch(args.endpoints, show, until=stop.is_set,
+        watch(args.endpoints, show, until=stop.is_set, spin_s=args.spin_ms * 1e-3,
               ready=lambda: print(f"watching {', '.join(args.endpoints)}", file=sys.stderr, flush=True))
     except KeyboardInterrupt:
         pass
@@ -166,6 +166,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--count", type=int, default=1, help="labellers sharing the stream (by process shard)")
     p.add_argument("--timeout", type=float, default=30.0, help="close a silent process after this many seconds")
     p.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
+    p.add_argument("--spin-ms", type=float, default=0.0,
+                   help="busy-poll this long after each frame before sleeping: lower latency for a core (default 0)")
     p.add_argument("--allow-remote", action="store_true")
     p.set_defaults(func=cmd_label)
 
@@ -174,4 +176,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--finals-only", action="store_true", help="print only each process's final label")
     p.add_argument("--count", type=int, default=0, help="exit after this many final labels (0: run until Ctrl-C)")
     p.add_argument("--store", help="append each process's labels to this HDF5 file")
+    p.add_argument("--spin-ms", type=float, default=0.0, help="busy-poll this long after each label before sleeping")
     p.set_defaults(func=cmd_watch)

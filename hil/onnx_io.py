@@ -93,6 +93,35 @@ def export_step_model(module: Any, path: str | Path, input_size: int, hidden: in
     return path
 
 
+def quantize_int8(src: str | Path, dst: str | Path) -> Path:
+    """Write an int8-weight copy of an exported step model (onnxruntime dynamic quantisation, per channel).
+
+    Why: the reference classifier's step reads 20 MB of float32 weights; at a
+    camera's frame rate they fall out of the cache between frames and come back
+    from DRAM (≈ 1.1 ms a step here). Int8 weights are 5 MB (≈ 0.35 ms cold).
+    Weights are unsigned 8-bit, per output channel: signed int8 weights run
+    through AVX2's saturating u8×s8 multiply-add here and moved probabilities
+    by up to 0.5 on a small model; u8×u8 moves them by ~1e-3. Parity with
+    torch is a property of the float32 file only; the metadata says
+    ``"weights": "int8"``.
+    """
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    src, dst = Path(src), Path(dst)
+    meta = open_session(src)[1]
+    proto = onnx.load(str(src))
+    del proto.graph.value_info[:]  # the exporter's stale shape hints trip the quantiser's shape inference
+    plain = dst.with_suffix(".fp32-tmp.onnx")
+    onnx.save(proto, str(plain))
+    try:
+        quantize_dynamic(str(plain), str(dst), weight_type=QuantType.QUInt8, per_channel=True)
+    finally:
+        plain.unlink(missing_ok=True)
+    write_metadata(dst, dict(meta, weights="int8"))
+    return dst
+
+
 class StepSession:
     """An ONNX step model in onnxruntime, fed through the shared preprocessing."""
 

@@ -204,3 +204,17 @@ def test_stream_cli_end_to_end_matches_offline(trained, process_file, tmp_path):
         live = {r["process"]: r["label"] for r in store.run(run_id).records()}
         assert all(r["gaps"] == 0 and r["frames"] == T for r in store.run(run_id).records())
     assert live == offline
+
+
+def test_int8_export_labels_like_the_float32_one(trained, process_file, tmp_path):
+    """`hil export classifier --int8`: 4× lighter weights, the same decisions, probabilities within a few 1e-2."""
+    q8 = tmp_path / "m8.onnx"
+    assert main(["export", "classifier", str(trained[0]), str(q8), "--int8"]) == 0
+    fp, i8 = StepSession(trained[1]), StepSession(q8)
+    assert fp.meta["weights"] == "float32" and i8.meta["weights"] == "int8"
+    assert i8.meta["input_size"] == fp.meta["input_size"] and i8.labels == fp.labels
+    data = read_processes(process_file)
+    p_fp, p_i8 = fp.run_batch(data.frames)[:, -1], i8.run_batch(data.frames)[:, -1]
+    assert not np.array_equal(p_fp, p_i8)  # really quantised
+    assert np.abs(p_fp - p_i8).max() < 0.02
+    assert [fp.decide(p) for p in p_fp] == [i8.decide(p) for p in p_i8]
