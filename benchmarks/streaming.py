@@ -6,16 +6,20 @@ as ``hil stream label`` subprocesses (onnxruntime, one thread, spinning off);
 a watcher subprocess stamps each label's arrival. Latency is arrival minus
 the frame's publication stamp (same clock, same machine).
 
+Labellers run with ``--spin-ms 0`` (sleep between frames) and, for the
+latency runs, also ``--spin-ms 10`` (busy-poll: a core for lower latency).
+
 Models: the quantile model is ``out/classifier/quantiles.pt`` when
 benchmarks/classifier.py has trained it (trained at L = 32, it serves
 100 × 100 frames as they are); the reference model needs 10 000 inputs for
 these frames and no L = 100 training set fits on this CPU, so it runs with
 freshly initialised weights of the reference shape (10 000 → 512 → 3):
 latency and throughput depend on the shape, not on the weights.
+``reference-int8`` is the same model through ``hil export classifier --int8``.
 
     .venv/bin/python benchmarks/streaming.py
 
-Writes benchmarks/results/streaming.json.
+Writes benchmarks/results/streaming.json (``--name``).
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ FRAMES_PER_PROCESS = 8
 def make_models(tmp: Path) -> dict[str, Path]:
     import torch
 
-    from hil.onnx_io import export_step_model
+    from hil.onnx_io import export_step_model, quantize_int8
     from models.classifier import ClassifierConfig, ProcessClassifier, load
 
     trained = ROOT / "out" / "classifier" / "quantiles.pt"
@@ -58,6 +62,7 @@ def make_models(tmp: Path) -> dict[str, Path]:
         paths[name] = export_step_model(model, tmp / f"{name}.onnx", cfg.input_size, cfg.hidden, {
             "labels": list(cfg.labels), "threshold": cfg.threshold, "preprocessing": cfg.preprocessing,
             "version": "benchmark", "run_ids": list(cfg.run_ids), "trained": trained.exists() and name == "quantiles"})
+    paths["reference-int8"] = quantize_int8(paths["reference"], tmp / "reference-int8.onnx")
     return paths
 
 
@@ -69,7 +74,7 @@ def frames_100() -> np.ndarray:
     return np.clip(sz[None] + rng.normal(0, 0.01, (FRAMES_PER_PROCESS, 100, 100)), -1, 1).astype(np.float32)
 
 
-def watcher(endpoints: list[str], expected: int, conn, timeout: float) -> None:
+def watcher(endpoints: list[str], expected: int, conn, timeout: float, spin_s: float = 0.0) -> None:
     """Subprocess: collect (arrival − sent) of every per-frame label until ``expected`` arrived or timeout."""
     lat, seen = [], set()
     deadline = time.time() + timeout
@@ -79,20 +84,21 @@ def watcher(endpoints: list[str], expected: int, conn, timeout: float) -> None:
         lat.append(time.time() - h["sent"])
         seen.add((h["process"], h["seq"]))
 
-    watch(endpoints, handle, until=lambda: len(lat) >= expected or time.time() > deadline, kinds=(b"label",))
+    watch(endpoints, handle, until=lambda: len(lat) >= expected or time.time() > deadline, kinds=(b"label",),
+          spin_s=spin_s)
     conn.send({"latencies": lat, "unique": len(seen), "last_arrival": time.time()})
 
 
 def one_run(model: Path, labellers: int, frames: np.ndarray, n_frames: int, rate: float | None,
-            port: int) -> dict:
+            port: int, spin_ms: float = 0.0) -> dict:
     fin = f"tcp://127.0.0.1:{port}"
     outs = [f"tcp://127.0.0.1:{port + 1 + i}" for i in range(labellers)]
     procs = [subprocess.Popen([sys.executable, "-m", "hil.cli", "stream", "label", "--model", str(model),
                                "--in", fin, "--out", o, "--index", str(i), "--count", str(labellers),
-                               "--threads", "1"], stderr=subprocess.PIPE, text=True)
+                               "--threads", "1", "--spin-ms", str(spin_ms)], stderr=subprocess.PIPE, text=True)
              for i, o in enumerate(outs)]
     parent, child = mp.Pipe()
-    w = mp.get_context("spawn").Process(target=watcher, args=(outs, n_frames, child, 120.0))
+    w = mp.get_context("spawn").Process(target=watcher, args=(outs, n_frames, child, 120.0, spin_ms * 1e-3))
     w.start()
     parent.recv()
     pub = FramePublisher(fin, hwm=1000)
@@ -124,36 +130,42 @@ def one_run(model: Path, labellers: int, frames: np.ndarray, n_frames: int, rate
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", default="reference,reference-int8,quantiles")
     ap.add_argument("--latency-frames", type=int, default=2000)
+    ap.add_argument("--spin-ms", default="0,10", help="labeller busy-poll settings for the latency runs")
     ap.add_argument("--throughput-frames", type=int, default=8000)
     ap.add_argument("--rates", default="1000,2000,3000,5000,7000,10000")
+    ap.add_argument("--labellers", default="1,2")
     ap.add_argument("--port", type=int, default=57100)
+    ap.add_argument("--name", default="streaming", help="results/NAME.json")
     a = ap.parse_args()
     frames = frames_100()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         models = make_models(Path(tmp))
         port = a.port
-        for name, path in models.items():
-            r = one_run(path, 1, frames, a.latency_frames, 200.0, port)
-            port += 10
-            r.update(model=name, test="latency@200fps")
-            print(r)
-            rows.append(r)
-            for labellers in (1, 2):
-                for rate in [float(x) for x in a.rates.split(",")] + [None]:
+        for name in a.models.split(","):
+            path = models[name]
+            for spin in [float(x) for x in a.spin_ms.split(",") if x]:
+                r = one_run(path, 1, frames, a.latency_frames, 200.0, port, spin_ms=spin)
+                port += 10
+                r.update(model=name, test="latency@200fps", spin_ms=spin)
+                print({k: r[k] for k in ("model", "spin_ms", "lost", "p50_ms", "p99_ms", "max_ms")}, flush=True)
+                rows.append(r)
+            for labellers in [int(x) for x in a.labellers.split(",") if x]:
+                for rate in [float(x) for x in a.rates.split(",") if x] + [None]:
                     r = one_run(path, labellers, frames, a.throughput_frames, rate, port)
                     port += 10
                     r.update(model=name, test="throughput")
                     print({k: r[k] for k in ("model", "labellers", "rate_requested", "achieved_fps", "lost",
-                                             "backpressure_waits", "p50_ms", "p99_ms")})
+                                             "backpressure_waits", "p50_ms", "p99_ms")}, flush=True)
                     rows.append(r)
     out = {"machine": f"{platform.node()} ({os.cpu_count()} cores, load {os.getloadavg()[0]:.1f})",
            "date": "2026-11-21", "command": "benchmarks/streaming.py " + " ".join(sys.argv[1:]),
            "frame": "100 x 100 float32", "rows": rows}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "streaming.json").write_text(json.dumps(out, indent=1))
-    print(f"→ {RESULTS / 'streaming.json'}")
+    (RESULTS / f"{a.name}.json").write_text(json.dumps(out, indent=1))
+    print(f"→ {RESULTS / a.name}.json")
 
 
 if __name__ == "__main__":
