@@ -90,7 +90,7 @@ def cmd_label(args: argparse.Namespace) -> int:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    from hil.stream import LabelLog, watch
+    from hil.stream import LabelLog, LabelTally, watch
 
     log = store = None
     if args.store:
@@ -100,10 +100,12 @@ def cmd_watch(args: argparse.Namespace) -> int:
         run = store.create_run("stream_labels", {"endpoints": args.endpoints})
         log = LabelLog(run)
     finals = 0
+    tally = LabelTally()
     stop = threading.Event()
 
     def show(h: dict) -> None:
         nonlocal finals
+        tally(h)
         probs = " ".join(f"{p:.2f}" for p in h.get("probs", []))
         if h["kind"] == "final":
             finals += 1
@@ -123,6 +125,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        print(f"watch: {tally.labels} labels, {tally.finals} final labels, {tally.missing} labels missing",
+              file=sys.stderr)
         if store is not None:
             run.finish("complete")
             store.close()

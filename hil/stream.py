@@ -357,6 +357,29 @@ def _sleep_until(deadline: float) -> None:
             time.sleep(left - 1e-3)
 
 
+class LabelTally:
+    """Counts labels per process and the ones that never arrived (a jump in a process's label ``seq``).
+
+    A labeller's PUB drops labels silently when a slow watcher's queue is
+    full, and a frame the labeller refused has no label: both show here.
+    """
+
+    def __init__(self) -> None:
+        self.labels = self.finals = self.missing = 0
+        self._last: dict[str, int] = {}
+
+    def __call__(self, header: dict) -> None:
+        process = str(header.get("process"))
+        if header.get("kind") == "label":
+            seq = int(header.get("seq", 0))
+            self.labels += 1
+            self.missing += max(seq - self._last.get(process, -1) - 1, 0)
+            self._last[process] = seq
+        else:
+            self.finals += 1
+            self._last.pop(process, None)
+
+
 class LabelLog:
     """Appends each process's labels to a store run when its final label arrives (the ``watch`` sink).
 

@@ -188,13 +188,13 @@ def test_stream_cli_end_to_end_matches_offline(trained, process_file, tmp_path):
         replay = subprocess.run(hil + ["stream", "replay", str(process_file), "--endpoint", fin, "--wait", "20"],
                                 capture_output=True, text=True, timeout=60)
         assert replay.returncode == 0, replay.stderr
-        out, _ = watcher.communicate(timeout=60)
+        out, err = watcher.communicate(timeout=60)
     finally:
         for p in labellers + ([watcher] if watcher else []):
             p.terminate()
         for p in labellers:
             p.wait(10)
-    assert out.count("FINAL") == 33
+    assert out.count("FINAL") == 33 and f"{33 * T} labels, 33 final labels, 0 labels missing" in err
     data, session = read_processes(process_file), StepSession(trained[1])
     decided = evaluate(session.run_batch(data.frames)[:, -1], data.labels, tuple(session.labels),
                        session.threshold)["decided"]

@@ -14,7 +14,7 @@ import zmq
 from hil.errors import HilError
 from hil.onnx_io import StepSession, export_step_model
 from hil.preprocess import profile
-from hil.stream import FramePublisher, Labeller, decode, encode_end, encode_frame, shard_of
+from hil.stream import FramePublisher, Labeller, LabelTally, decode, encode_end, encode_frame, shard_of
 from models.classifier import ClassifierConfig, ProcessClassifier
 
 
@@ -195,3 +195,13 @@ def test_batched_waves_equal_one_message_at_a_time(onnx_model):
         np.testing.assert_allclose(batch[key], one[key], atol=1e-6)
     assert order1 == order2 == [("p1", k) for k in range(4)]
     assert (st2.frames, st2.malformed, st2.gaps) == (st1.frames, st1.malformed, st1.gaps) == (10, 1, 0)
+
+
+def test_label_tally_counts_labels_that_never_arrived():
+    tally = LabelTally()
+    for process, seqs in (("a", [0, 1, 2]), ("b", [0, 3, 4])):  # b lost labels 1 and 2
+        for s in seqs:
+            tally({"kind": "label", "process": process, "seq": s})
+        tally({"kind": "final", "process": process, "seq": seqs[-1]})
+    tally({"kind": "label", "process": "a", "seq": 0})  # a process id seen again starts afresh
+    assert (tally.labels, tally.finals, tally.missing) == (7, 2, 2)
