@@ -145,11 +145,12 @@ def random_drives(b: int, n: int, seed: int, dt: float = 2.5e-12, f: float = 4e9
 # -- speed ------------------------------------------------------------------------
 
 def speed(samples: int, repeats: int) -> None:
+    load_start = os.getloadavg()  # machine() records it again at the end
     from models.spin_node.fast import FastRollout
     from models.spin_node.onnx import OnnxRollout, export_step
 
     model = load(OUT / "node_skyrmion.pt")
-    fast = FastRollout(model)
+    fast, fast32 = FastRollout(model), FastRollout(model, np.float32)
     onnx_path = export_step(model, OUT / "node_skyrmion_step.onnx")
     ort = OnnxRollout(onnx_path, threads=1)
     rows = []
@@ -162,17 +163,24 @@ def speed(samples: int, repeats: int) -> None:
         s0 = model.normalise_y(y0).astype(np.float32)
         un = model.normalise_u(drives[:, :, None]).astype(np.float32)
         ort_s = _best(lambda: ort.rollout(s0, un), repeats)
-        fast.rollout(s0, un)  # compile
+        with torch.no_grad():
+            ref = model.rollout(torch.as_tensor(s0), torch.as_tensor(un)).numpy()  # the model's float32 torch rollout
+        diff = {name: float(np.abs(f.rollout(s0, un) - ref).max()) for name, f in (("f64", fast), ("f32", fast32))}
         fast_s = _best(lambda: fast.rollout(s0, un), repeats)
+        fast32_s = _best(lambda: fast32.rollout(s0, un), repeats)
         rows.append({"batch": b, "samples": samples, "trace_s": samples * 2.5e-12, "twin_s": twin_s,
                      "node_torch_s": torch_s, "node_onnxruntime_s": ort_s, "node_numba_s": fast_s,
+                     "node_numba_f32_s": fast32_s,
                      "speedup_torch": twin_s / torch_s, "speedup_onnxruntime": twin_s / ort_s,
-                     "speedup_numba": twin_s / fast_s,
+                     "speedup_numba": twin_s / fast_s, "speedup_numba_f32": twin_s / fast32_s,
+                     "numba_vs_torch_max_abs_state": diff,
                      "nrmse_node_vs_twin": nrmse(node_y, twin_y)})
         print(rows[-1], flush=True)
     write("speed", {"rows": rows, "twin": "bench skyrmion sample (L = 16, Heun 10 fs, compiled, float64), "
-                    "batched integrator; S_z mean read every 2.5 ps", "node": "Spin-NODE, one RK4 step per sample",
-                    "timing": f"best of {repeats} for the node; one run for the twin (after compiling)"})
+                    "batched integrator; S_z mean read every 2.5 ps",
+                    "node": "Spin-NODE, one RK4 step per sample; numba: models/spin_node/fast.py, float64 and float32",
+                    "timing": f"best of {repeats} for the node; one run for the twin (after compiling)",
+                    "load_average_at_start": load_start})
 
 
 def _best(fn, repeats: int) -> float:

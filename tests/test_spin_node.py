@@ -91,10 +91,10 @@ def test_fit_recovers_a_linear_system_with_an_input():
     assert abs(flat[-1] - 0.5) < 0.05
 
 
-def _small_model() -> SpinNODE:
+def _small_model(hidden: int = 20) -> SpinNODE:
     """A random but stable model (a damped linear part plus a small MLP), so long rollouts stay O(1)."""
     torch.manual_seed(0)
-    model = SpinNODE(embed=2, n_inputs=1, hidden=20, skip=True)
+    model = SpinNODE(embed=2, n_inputs=1, hidden=hidden, skip=True)
     with torch.no_grad():
         model.net[-1].weight.mul_(0.3)
         model.linear.weight[:, :2] = -0.3 * torch.eye(2)
@@ -211,14 +211,24 @@ def test_cli_refuses_a_trace_with_nan(tmp_path, capsys):
     assert "NaN" in capsys.readouterr().err
 
 
-def test_compiled_rollout_equals_torch():
+@pytest.mark.parametrize("hidden", [20, 18])  # 18: the compiled rollout pads the width to 20 with zeros
+def test_compiled_rollout_equals_torch(hidden):
     pytest.importorskip("numba")
     from models.spin_node.fast import FastRollout
 
-    model = _small_model().double()
+    model = _small_model(hidden)
     rng = np.random.default_rng(5)
     u = np.cumsum(rng.normal(size=(2, 300, 1)), axis=1) * 0.1
     s0 = rng.normal(size=(2, 2))
     with torch.no_grad():
-        ref = model.rollout(torch.as_tensor(s0), torch.as_tensor(u)).numpy()
-    np.testing.assert_allclose(FastRollout(model).rollout(s0, u), ref, rtol=0, atol=1e-10)
+        ref = model.double().rollout(torch.as_tensor(s0), torch.as_tensor(u)).numpy()
+        ref32 = model.float().rollout(torch.as_tensor(s0, dtype=torch.float32),
+                                      torch.as_tensor(u, dtype=torch.float32)).numpy()
+    assert 0.05 < np.abs(ref).max() < 20
+    # float64: the same arithmetic up to rounding (its own tanh, reassociated sums)
+    got = FastRollout(model.double()).rollout(s0, u)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12)
+    # float32: as close to the float64 result as torch's own float32 rollout is
+    got32 = FastRollout(model, np.float32).rollout(s0, u)
+    assert got32.dtype == np.float32
+    assert np.abs(got32 - ref).max() < max(3 * np.abs(ref32 - ref).max(), 1e-6)
