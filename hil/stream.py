@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 import zlib
 from collections import deque
@@ -40,6 +41,7 @@ _MORE = int(zmq.SNDMORE)  # plain ints: pyzmq's flag enums cost ~2 µs per ``|``
 _NOBLOCK_MORE = int(zmq.NOBLOCK | zmq.SNDMORE)
 _NOBLOCK = int(zmq.NOBLOCK)
 ERRORS_KEPT = 1000
+_yield_cpu = getattr(os, "sched_yield", lambda: None)  # not on Windows
 
 
 def shard_of(process: str) -> int:
@@ -344,7 +346,9 @@ class Receiver:
         now = time.perf_counter()
         if batch:
             self.last = now
-        elif now - self.last >= self.spin_s and self.sock.poll(self.poll_ms):
+        elif now - self.last < self.spin_s:
+            _yield_cpu()  # the socket's I/O thread may be waiting for this very core
+        elif self.sock.poll(self.poll_ms):
             batch = self._drain()
             self.last = time.perf_counter()
         return batch
