@@ -75,20 +75,23 @@ def _linear_system_trace(seed: int, n: int = 600) -> Trace:
 
 
 def test_fit_recovers_a_linear_system_with_an_input():
-    # L-BFGS on one fixed batch of windows, float64: a fast-suite budget (the reference Adam recipe
-    # needs thousands of steps). Reached here: NRMSE ≈ 3e-3 on an unseen drive after 16 iterations,
-    # ≈ 2e-3 after 40 (where L-BFGS stalls) — not the 1e-3 the issue asks for (benchmarks/RESULTS.md).
+    # A fast-suite budget (the reference Adam recipe needs thousands of steps): float64, the MLP plus its
+    # linear skip with the MLP's last layer at zero, L-BFGS on one fixed batch of 300 windows of 10 —
+    # first the linear part alone (converges in well under 300 iterations), then everything for 8.
+    # Reached: NRMSE ≈ 2e-4 on the unseen drive (≈ 4e-4 after the linear warm start alone; ≈ 3e-3 for
+    # the whole model from a random start, where L-BFGS stalls), ≈ 7 s on one core.
     traces = [_linear_system_trace(s) for s in range(2)]
-    cfg = TrainConfig(window=10, batch=300, max_iters=16, eval_every=4, threshold=1e-3, optimizer="lbfgs",
-                      double=True, seed=0)
-    model = train(traces, embed=2, hidden=16, config=cfg)
-    unseen = _linear_system_trace(7)
-    pred = model.predict(unseen.u, unseen.y[:2])[0]
-    assert nrmse(pred, unseen.y) < 1e-2
+    cfg = TrainConfig(window=10, batch=300, max_iters=8, eval_every=4, threshold=1e-4, optimizer="lbfgs",
+                      double=True, zero_output=True, linear_warmup=300, seed=0)
+    model = train(traces, embed=2, hidden=16, config=cfg, skip=True)
+    for seed in (7, 8):  # drives never seen in training
+        unseen = _linear_system_trace(seed)
+        pred = model.predict(unseen.u, unseen.y[:2])[0]
+        assert nrmse(pred, unseen.y) < 1e-3, seed
     # and it is the system's response, not a copy of the drive: the model's static gain is the system's
     # (x0 = b1/0.5 · u = u at rest)
     flat = model.predict(np.full((400, 1), 0.5), [0.0, 0.0])[0]
-    assert abs(flat[-1] - 0.5) < 0.05
+    assert abs(flat[-1] - 0.5) < 0.005
 
 
 def _small_model(hidden: int = 20) -> SpinNODE:
