@@ -67,14 +67,16 @@ def test_decode_rejects_malformed_messages():
             decode(parts)
 
 
-def _serve(labellers, stop):
-    threads = [threading.Thread(target=lb.run, kwargs={"until": stop.is_set, "poll_ms": 20}) for lb in labellers]
+def _serve(labellers, stop, spin_s=0.0):
+    threads = [threading.Thread(target=lb.run, kwargs={"until": stop.is_set, "poll_ms": 20, "spin_s": spin_s})
+               for lb in labellers]
     for t in threads:
         t.start()
     return threads
 
 
-def test_interleaved_stream_equals_offline_with_two_labellers(onnx_model):
+@pytest.mark.parametrize("spin_s", [0.0, 0.05], ids=["sleeping", "busy-polling"])
+def test_interleaved_stream_equals_offline_with_two_labellers(onnx_model, spin_s):
     _, path = onnx_model
     ctx = zmq.Context()
     pub = FramePublisher("tcp://127.0.0.1:0", context=ctx)
@@ -90,7 +92,7 @@ def test_interleaved_stream_equals_offline_with_two_labellers(onnx_model):
     labellers = [Labeller(StepSession(path), pub.endpoint, "tcp://127.0.0.1:0", index=i, count=2, context=ctx,
                           on_label=collect(i)) for i in range(2)]
     stop = threading.Event()
-    threads = _serve(labellers, stop)
+    threads = _serve(labellers, stop, spin_s)
     procs = processes(8)
     try:
         pub.wait_for_subscribers(timeout=5)
