@@ -2,6 +2,9 @@
 
     python benchmarks/oscillator_digits.py --net osc --seeds 10 --epochs 100
     python benchmarks/oscillator_digits.py --net ctrnn --seeds 10 --epochs 100 --drive-gain gamma
+    python benchmarks/oscillator_digits.py --net ctrnn --seeds 10 --epochs 100 --lr0 0.02357 --lr-decay 8.445 \
+        --tau 3.028 --drive-gain 5.689*gamma --input-gain 5.431 --init-scale 0.464 --readout x \
+        --name ctrnn_seeds_searched          # the CTRNN's settings from benchmarks/ctrnn_search.py
     python benchmarks/oscillator_digits.py --net osc --sweep dt --values 0.1,0.2,0.5,1,2,5,10
     python benchmarks/oscillator_digits.py --net osc --sweep density_int --values 0.1,0.2,0.5,1
 
