@@ -40,7 +40,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from hil.stream import FramePublisher, publish_process, watch  # noqa: E402
+from hil.stream import FramePublisher, Pacer, publish_process, watch  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 FRAMES_PER_PROCESS = 8
@@ -107,8 +107,9 @@ def one_run(model: Path, labellers: int, frames: np.ndarray, n_frames: int, rate
         time.sleep(0.5)  # labellers' PUB sockets connected to the watcher
         t0 = time.time()
         n_proc = n_frames // FRAMES_PER_PROCESS
+        pacer = Pacer(rate) if rate else None  # one schedule for the whole stream
         for k in range(n_proc):
-            publish_process(pub, f"p{k}", ((j * 15e-12, f) for j, f in enumerate(frames)), rate=rate)
+            publish_process(pub, f"p{k}", ((j * 15e-12, f) for j, f in enumerate(frames)), rate=pacer)
         sent_s = time.time() - t0
         res = parent.recv()
     finally:

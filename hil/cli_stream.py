@@ -50,15 +50,16 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from hil.stream import publish_process
+    from hil.stream import Pacer, publish_process
     from models.process_data import read_processes
 
     data = read_processes(args.run_file, args.run)
+    pacer = Pacer(args.rate) if args.rate else None
     pub = _publisher(args)
     try:
         for pid, frames in zip(data.ids, data.frames):
             times = [k / args.rate if args.rate else float(k) for k in range(len(frames))]
-            publish_process(pub, pid, zip(times, frames), rate=args.rate or None)
+            publish_process(pub, pid, zip(times, frames), rate=pacer)
         print(f"replayed {len(data)} processes ({pub.sent} messages, back-pressure {pub.backpressure})",
               file=sys.stderr)
     finally:

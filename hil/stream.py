@@ -354,17 +354,28 @@ class Receiver:
         return batch
 
 
-def _sleep_until(deadline: float) -> None:
-    """Sleep until ``deadline`` (perf_counter s), never spin.
+class Pacer:
+    """Paces frames at ``rate`` frames/s on one schedule for a whole stream, by sleeping, never spinning.
 
-    ``time.sleep`` overshoots by ~0.1 ms; the caller keeps its own schedule
-    (deadline += 1/rate), so the mean rate is exact and a late frame goes out
-    at once. Spinning the last millisecond, as this once did, held a whole
-    core at 7 000 frames/s, taken from the labellers on a 2-core machine.
+    One schedule across processes: a sleep that overshoots (~0.1 ms) is made
+    up by the next frames, so the mean rate is exact. Spinning the last
+    millisecond, as this once did, held a whole core at 7 000 frames/s,
+    taken from the labellers on a 2-core machine.
     """
-    left = deadline - time.perf_counter()
-    if left > 0:
-        time.sleep(left)
+
+    def __init__(self, rate: float):
+        if not rate > 0:
+            raise HilError(f"rate must be > 0 frames/s, got {rate}")
+        self.interval = 1.0 / rate
+        self.next_at: float | None = None
+
+    def wait(self) -> None:
+        now = time.perf_counter()
+        if self.next_at is None:
+            self.next_at = now
+        elif self.next_at > now:
+            time.sleep(self.next_at - now)
+        self.next_at += self.interval
 
 
 class LabelTally:
@@ -417,17 +428,17 @@ class LabelLog:
 
 
 def publish_process(publisher: FramePublisher, process: str, frames: Iterable[tuple[float, np.ndarray]],
-                    rate: float | None = None) -> int:
+                    rate: float | Pacer | None = None) -> int:
     """Publish one process frame by frame as ``frames`` yields (t s, S_z), then its end; return the frame count.
 
-    ``rate`` (frames/s) paces a recorded process like a live camera; None sends as fast as frames come.
+    ``rate`` paces a recorded process like a live camera: frames/s, or a :class:`Pacer` shared by
+    the processes of a stream; None sends as fast as frames come.
     """
+    pacer = Pacer(rate) if isinstance(rate, (int, float)) and rate else rate or None
     seq = 0
-    next_at = time.perf_counter()
     for t, frame in frames:
-        if rate:
-            _sleep_until(next_at)
-            next_at += 1.0 / rate
+        if pacer is not None:
+            pacer.wait()
         publisher.publish(process, seq, t, frame)
         seq += 1
     publisher.end(process, seq)

@@ -14,7 +14,7 @@ import zmq
 from hil.errors import HilError
 from hil.onnx_io import StepSession, export_step_model
 from hil.preprocess import profile
-from hil.stream import FramePublisher, Labeller, LabelTally, decode, encode_end, encode_frame, shard_of
+from hil.stream import FramePublisher, Labeller, LabelTally, Pacer, decode, encode_end, encode_frame, shard_of
 from models.classifier import ClassifierConfig, ProcessClassifier
 
 
@@ -207,3 +207,17 @@ def test_label_tally_counts_labels_that_never_arrived():
         tally({"kind": "final", "process": process, "seq": seqs[-1]})
     tally({"kind": "label", "process": "a", "seq": 0})  # a process id seen again starts afresh
     assert (tally.labels, tally.finals, tally.missing) == (7, 2, 2)
+
+
+def test_pacer_never_runs_ahead_of_its_rate_and_refuses_a_bad_one():
+    pacer = Pacer(2000.0)
+    t0 = time.perf_counter()
+    for _ in range(41):
+        pacer.wait()
+    assert time.perf_counter() - t0 >= 40 / 2000.0  # 41 frames span at least 40 intervals
+    late = pacer.next_at
+    time.sleep(0.01)  # a slow producer: the frames due meanwhile go out at once, on the same schedule
+    pacer.wait()
+    assert pacer.next_at == pytest.approx(late + 1 / 2000.0)
+    with pytest.raises(HilError, match="rate must be > 0"):
+        Pacer(0.0)
