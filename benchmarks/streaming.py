@@ -2,7 +2,7 @@
 
 100 × 100 S_z frames (the relaxed L = 100 skyrmion of the LLG twin with small
 per-frame changes) are published by this process; one or two labellers run
-as ``hil stream label`` subprocesses (onnxruntime, one thread, spinning off);
+as ``hil stream label`` subprocesses (onnxruntime, one thread unless ``--threads``, spinning off);
 a watcher subprocess stamps each label's arrival. Latency is arrival minus
 the frame's publication stamp (same clock, same machine).
 
@@ -90,12 +90,12 @@ def watcher(endpoints: list[str], expected: int, conn, timeout: float, spin_s: f
 
 
 def one_run(model: Path, labellers: int, frames: np.ndarray, n_frames: int, rate: float | None,
-            port: int, spin_ms: float = 0.0) -> dict:
+            port: int, spin_ms: float = 0.0, threads: int = 1) -> dict:
     fin = f"tcp://127.0.0.1:{port}"
     outs = [f"tcp://127.0.0.1:{port + 1 + i}" for i in range(labellers)]
     procs = [subprocess.Popen([sys.executable, "-m", "hil.cli", "stream", "label", "--model", str(model),
                                "--in", fin, "--out", o, "--index", str(i), "--count", str(labellers),
-                               "--threads", "1", "--spin-ms", str(spin_ms)], stderr=subprocess.PIPE, text=True)
+                               "--threads", str(threads), "--spin-ms", str(spin_ms)], stderr=subprocess.PIPE, text=True)
              for i, o in enumerate(outs)]
     parent, child = mp.Pipe()
     w = mp.get_context("spawn").Process(target=watcher, args=(outs, n_frames, child, 120.0, spin_ms * 1e-3))
@@ -134,6 +134,7 @@ def main() -> None:
     ap.add_argument("--models", default="reference,reference-int8,quantiles")
     ap.add_argument("--latency-frames", type=int, default=2000)
     ap.add_argument("--spin-ms", default="0,10", help="labeller busy-poll settings for the latency runs")
+    ap.add_argument("--threads", type=int, default=1, help="onnxruntime threads per labeller in the latency runs")
     ap.add_argument("--throughput-frames", type=int, default=8000)
     ap.add_argument("--rates", default="1000,2000,3000,5000,7000,10000")
     ap.add_argument("--labellers", default="1,2")
@@ -148,9 +149,9 @@ def main() -> None:
         for name in a.models.split(","):
             path = models[name]
             for spin in [float(x) for x in a.spin_ms.split(",") if x]:
-                r = one_run(path, 1, frames, a.latency_frames, 200.0, port, spin_ms=spin)
+                r = one_run(path, 1, frames, a.latency_frames, 200.0, port, spin_ms=spin, threads=a.threads)
                 port += 10
-                r.update(model=name, test="latency@200fps", spin_ms=spin)
+                r.update(model=name, test="latency@200fps", spin_ms=spin, threads=a.threads)
                 print({k: r[k] for k in ("model", "spin_ms", "lost", "p50_ms", "p99_ms", "max_ms")}, flush=True)
                 rows.append(r)
             for labellers in [int(x) for x in a.labellers.split(",") if x]:
