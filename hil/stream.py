@@ -245,9 +245,9 @@ class Labeller:
             state.last_seen = time.monotonic()
             seq = int(header["seq"])
             if seq != state.next_seq:
-                missed = seq - state.next_seq
-                state.gaps += max(missed, 0)
-                self.stats.gaps += max(missed, 0)
+                missed = max(seq - state.next_seq, 0)
+                state.gaps += missed
+                self.stats.gaps += missed
                 self.errors.append(f"process {process}: expected frame {state.next_seq}, got {seq}")
             state.next_seq = seq + 1
             if header["kind"] == "end":
@@ -256,8 +256,6 @@ class Labeller:
                 self.stats.processes_done += 1
                 continue
             ready.append((process, header, state, frame))
-        if not ready:
-            return
         ready, inputs = self._prepare(ready)
         if not ready:
             return
