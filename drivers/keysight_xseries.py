@@ -9,10 +9,8 @@ Ranges are the N9020A's; ``max_frequency`` follows the frequency option.
 from __future__ import annotations
 
 from pymeasure.instruments import Instrument, SCPIMixin
-from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
-from drivers._analyser import SweptAnalyserMixin
-from drivers._transport import disable_nagle
+from drivers._analyser import SweptAnalyserMixin, analyser_controls
 
 FREQUENCY_RANGE = (0.0, 26.5e9)  # Hz, option 526
 RBW_RANGE = (1.0, 8e6)  # Hz
@@ -21,7 +19,10 @@ POINTS_RANGE = (1, 40001)
 SWEEP_TIME_RANGE = (1e-6, 6000.0)  # s, zero span (swept: 1 ms and up, coupled)
 
 
-class KeysightXSeriesAnalyser(SweptAnalyserMixin, SCPIMixin, Instrument):
+_Controls = analyser_controls(":", FREQUENCY_RANGE, RBW_RANGE, VBW_RANGE, POINTS_RANGE, SWEEP_TIME_RANGE)
+
+
+class KeysightXSeriesAnalyser(SweptAnalyserMixin, _Controls, SCPIMixin, Instrument):
     """Keysight X-series spectrum analyser: swept traces and zero-span power versus time.
 
     :param adapter: VISA resource name or pymeasure adapter.
@@ -35,58 +36,8 @@ class KeysightXSeriesAnalyser(SweptAnalyserMixin, SCPIMixin, Instrument):
     BIG_ENDIAN = False
     INITIATE_AND_WAIT = ":INIT:IMM;*OPC?"
     TRACE_QUERY = ":TRAC:DATA? TRACE1"
-    RBW_RANGE = RBW_RANGE
-    VBW_RANGE = VBW_RANGE
-    POINTS_RANGE = POINTS_RANGE
-    SWEEP_TIME_RANGE = SWEEP_TIME_RANGE
     MIN_SPAN = 10.0  # Hz; 0 is zero span
-
-    centre_frequency = Instrument.control(
-        ":FREQ:CENT?", ":FREQ:CENT %.12g", """Control the centre frequency in Hz (float).""",
-        validator=strict_range, values=list(FREQUENCY_RANGE), dynamic=True,
-    )
-    span = Instrument.control(
-        ":FREQ:SPAN?", ":FREQ:SPAN %.12g", """Control the span in Hz (float, 0 = zero span).""",
-        validator=strict_range, values=list(FREQUENCY_RANGE), dynamic=True,
-    )
-    start_frequency = Instrument.measurement(":FREQ:STAR?", """Get the sweep's start frequency in Hz (float).""")
-    stop_frequency = Instrument.measurement(":FREQ:STOP?", """Get the sweep's stop frequency in Hz (float).""")
-    resolution_bandwidth = Instrument.control(
-        ":BAND?", ":BAND %.9g", """Control the resolution bandwidth in Hz (float).""",
-        validator=strict_range, values=list(RBW_RANGE),
-    )
-    video_bandwidth = Instrument.control(
-        ":BAND:VID?", ":BAND:VID %.9g", """Control the video bandwidth in Hz (float).""",
-        validator=strict_range, values=list(VBW_RANGE),
-    )
-    sweep_points = Instrument.control(
-        ":SWE:POIN?", ":SWE:POIN %d", """Control the trace points (int).""",
-        validator=strict_range, values=list(POINTS_RANGE), cast=int,
-    )
-    sweep_time = Instrument.control(
-        ":SWE:TIME?", ":SWE:TIME %.9g", """Control the sweep time in s (float).""",
-        validator=strict_range, values=list(SWEEP_TIME_RANGE),
-    )
-    continuous_sweep_enabled = Instrument.control(
-        ":INIT:CONT?", ":INIT:CONT %s", """Control continuous (True) or single (False) sweeping.""",
-        validator=strict_discrete_set, values={True: "ON", False: "OFF"}, map_values=True,
-        get_process=lambda v: "ON" if str(v).strip() in ("1", "ON") else "OFF",
-    )
 
     def __init__(self, adapter, name: str = "Keysight X-series signal analyser",
                  max_frequency: float = FREQUENCY_RANGE[1], **kwargs):
-        super().__init__(adapter, name, **kwargs)
-        self.max_frequency = float(max_frequency)
-        self.centre_frequency_values = [0.0, self.max_frequency]
-        self.span_values = [0.0, self.max_frequency]
-        disable_nagle(self)
-
-    def shutdown(self) -> None:
-        """An analyser has no output to switch off: leave it sweeping continuously for the front panel."""
-        try:
-            self.continuous_sweep_enabled = True
-        finally:
-            Instrument.shutdown(self)
-
-    def close(self) -> None:
-        self.adapter.close()
+        super().__init__(adapter, name, max_frequency, **kwargs)
