@@ -49,19 +49,16 @@ FRAMES_PER_PROCESS = 8
 def make_models(tmp: Path) -> dict[str, Path]:
     import torch
 
-    from hil.onnx_io import export_step_model, quantize_int8
-    from models.classifier import ClassifierConfig, ProcessClassifier, load
+    from hil.onnx_io import quantize_int8
+    from models.classifier import ClassifierConfig, ProcessClassifier, export_onnx, load
 
+    torch.manual_seed(0)  # the reference model's (untrained) weights
     trained = ROOT / "out" / "classifier" / "quantiles.pt"
     models = {"reference": ProcessClassifier(ClassifierConfig("sorted", 100 * 100, 512))}
     models["quantiles"] = load(trained) if trained.exists() else ProcessClassifier(ClassifierConfig("quantiles", 256, 512))
-    paths = {}
-    for name, model in models.items():
-        torch.manual_seed(0)
-        cfg = model.config
-        paths[name] = export_step_model(model, tmp / f"{name}.onnx", cfg.input_size, cfg.hidden, {
-            "labels": list(cfg.labels), "threshold": cfg.threshold, "preprocessing": cfg.preprocessing,
-            "version": "benchmark", "run_ids": list(cfg.run_ids), "trained": trained.exists() and name == "quantiles"})
+    paths = {name: export_onnx(model, tmp / f"{name}.onnx", version="benchmark",
+                               trained=trained.exists() and name == "quantiles")
+             for name, model in models.items()}
     paths["reference-int8"] = quantize_int8(paths["reference"], tmp / "reference-int8.onnx")
     return paths
 

@@ -6,8 +6,6 @@ import argparse
 import json
 from pathlib import Path
 
-VERSION_KEY = "spin-hil"
-
 
 def _read_all(sources: list[str]):
     """Processes of every FILE or FILE:RUN_ID, concatenated (all with the same frame stack shape)."""
@@ -54,22 +52,13 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
 
 
 def cmd_export_classifier(args: argparse.Namespace) -> int:
-    from hil.onnx_io import export_step_model, quantize_int8
-    from hil.store import package_version
-    from models.classifier import load
+    from models.classifier import export_onnx, load
 
     model = load(args.model)
     cfg = model.config
-    export_step_model(model, args.out, cfg.input_size, cfg.hidden,
-                      {"labels": list(cfg.labels), "threshold": cfg.threshold, "preprocessing": cfg.preprocessing,
-                       "run_ids": list(cfg.run_ids), "version": f"{VERSION_KEY} {package_version()}",
-                       "weights": "float32"})
-    weights = "float32"
-    if args.int8:
-        quantize_int8(args.out, args.out)
-        weights = "int8"
-    print(f"{args.model} → {args.out} ({cfg.preprocessing}, {cfg.input_size} inputs, {weights} weights, "
-          f"labels {', '.join(cfg.labels)})")
+    export_onnx(model, args.out, int8=args.int8)
+    print(f"{args.model} → {args.out} ({cfg.preprocessing}, {cfg.input_size} inputs, "
+          f"{'int8' if args.int8 else 'float32'} weights, labels {', '.join(cfg.labels)})")
     return 0
 
 

@@ -50,10 +50,9 @@ def live_stage(bench: Any, out_dir: Path, size: int, theta_deg: float) -> list[d
     import numpy as np
     import zmq
 
-    from hil.onnx_io import StepSession, export_step_model
-    from hil.store import package_version
+    from hil.onnx_io import StepSession
     from hil.stream import FramePublisher, Labeller, publish_process, watch
-    from models.classifier import ClassifierConfig
+    from models.classifier import ClassifierConfig, export_onnx
     from models.process_data import read_processes
     from models.train_classifier import train_classifier
     from protocols.pulse_frames import fire_pulse
@@ -65,9 +64,7 @@ def live_stage(bench: Any, out_dir: Path, size: int, theta_deg: float) -> list[d
     print(f"  physics labels of the training set: {data.counts()}")
     cfg = ClassifierConfig(preprocessing="quantiles", input_size=64, hidden=128)
     result = train_classifier(data, cfg, epochs=400, lr=1e-3, progress=False)
-    onnx_path = export_step_model(result.model, out_dir / "demo_classifier.onnx", cfg.input_size, cfg.hidden, {
-        "labels": list(cfg.labels), "threshold": cfg.threshold, "preprocessing": cfg.preprocessing,
-        "run_ids": [run_id], "version": f"spin-hil {package_version()}"})
+    onnx_path = export_onnx(result.model, out_dir / "demo_classifier.onnx")
     print(f"  classifier: {cfg.input_size} quantiles → {cfg.hidden} sigmoid units, trained on "
           f"{sum(result.trained_on.values())} processes → {onnx_path}")
 

@@ -71,6 +71,24 @@ class ProcessClassifier(nn.Module):
         return torch.stack(out, dim=1)
 
 
+def export_onnx(model: ProcessClassifier, path, int8: bool = False, **metadata):
+    """Write the ONNX step model with the metadata :class:`hil.onnx_io.StepSession` checks; return its path.
+
+    Labels, threshold, preprocessing and training run ids come from the
+    model's config; ``metadata`` adds to (or overrides, e.g. ``version``) them.
+    ``int8`` writes int8 weights (:func:`hil.onnx_io.quantize_int8`).
+    """
+    from hil.onnx_io import export_step_model, quantize_int8
+    from hil.store import package_version
+
+    cfg = model.config
+    path = export_step_model(model, path, cfg.input_size, cfg.hidden, {
+        "labels": list(cfg.labels), "threshold": cfg.threshold, "preprocessing": cfg.preprocessing,
+        "run_ids": list(cfg.run_ids), "version": f"spin-hil {package_version()}", "weights": "float32",
+        **metadata})
+    return quantize_int8(path, path) if int8 else path
+
+
 def save(model: ProcessClassifier, path) -> None:
     torch.save({"config": asdict(model.config), "state": model.state_dict()}, path)
 

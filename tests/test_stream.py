@@ -12,10 +12,10 @@ import torch
 import zmq
 
 from hil.errors import HilError
-from hil.onnx_io import StepSession, export_step_model
+from hil.onnx_io import StepSession
 from hil.preprocess import profile
 from hil.stream import FramePublisher, Labeller, LabelTally, Pacer, decode, encode_end, encode_frame, shard_of
-from models.classifier import ClassifierConfig, ProcessClassifier
+from models.classifier import ClassifierConfig, ProcessClassifier, export_onnx
 
 
 @pytest.fixture(scope="module")
@@ -24,9 +24,7 @@ def onnx_model(tmp_path_factory):
     cfg = ClassifierConfig(preprocessing="quantiles", input_size=32, hidden=16)
     model = ProcessClassifier(cfg)
     path = tmp_path_factory.mktemp("m") / "m.onnx"
-    export_step_model(model, path, cfg.input_size, cfg.hidden,
-                      {"labels": list(cfg.labels), "threshold": cfg.threshold, "preprocessing": cfg.preprocessing,
-                       "version": "test", "run_ids": []})
+    export_onnx(model, path, version="test")
     return model, path
 
 
