@@ -33,7 +33,37 @@ def _current(value: float, bounds: tuple[float, float], model: str) -> float:
     return value
 
 
-class Keithley6221Bias(Keithley6221):
+class _BiasOutput:
+    """The role methods both sources share, mixed in before the pymeasure class.
+
+    Needs ``source_current``, ``source_enabled`` and ``adapter``.
+    """
+
+    def get_current(self) -> float:
+        return float(self.source_current)
+
+    def output_on(self) -> None:
+        self.source_enabled = True
+
+    def output_off(self) -> None:
+        self.source_enabled = False
+
+    def shutdown(self) -> None:
+        """Setpoint to 0 A, then output off (attempted even if the first step fails).
+
+        Replaces pymeasure's shutdown (the 2400's reads the mode back and ramps for 0.6 s).
+        """
+        try:
+            self.source_current = 0.0
+        finally:
+            self.output_off()
+            Instrument.shutdown(self)
+
+    def close(self) -> None:
+        self.adapter.close()
+
+
+class Keithley6221Bias(_BiasOutput, Keithley6221):
     """Keithley 6221 current source; the voltage is read from a 2182A nanovoltmeter behind it.
 
     The 6221 has no voltmeter. :meth:`measure_voltage` asks a Keithley 2182A
@@ -69,9 +99,6 @@ class Keithley6221Bias(Keithley6221):
         """Source ``current`` A; outside ±0.105 A raises ValueError and nothing is sent."""
         self.source_current = _current(current, K6221_CURRENT_RANGE, "6221")
 
-    def get_current(self) -> float:
-        return float(self.source_current)
-
     def set_compliance_voltage(self, voltage: float) -> None:
         voltage = float(voltage)
         check("compliance voltage", voltage, K6221_COMPLIANCE_RANGE, "V", "6221")
@@ -92,25 +119,8 @@ class Keithley6221Bias(Keithley6221):
                 )
             time.sleep(0.01)
 
-    def output_on(self) -> None:
-        self.source_enabled = True
 
-    def output_off(self) -> None:
-        self.source_enabled = False
-
-    def shutdown(self) -> None:
-        """Setpoint to 0 A, then output off (attempted even if the first step fails)."""
-        try:
-            self.source_current = 0.0
-        finally:
-            self.output_off()
-            Instrument.shutdown(self)
-
-    def close(self) -> None:
-        self.adapter.close()
-
-
-class Keithley2400Bias(Keithley2400):
+class Keithley2400Bias(_BiasOutput, Keithley2400):
     """Keithley 2400 SourceMeter sourcing current and measuring the voltage across the load.
 
     :param adapter: VISA resource name or pymeasure adapter.
@@ -143,9 +153,6 @@ class Keithley2400Bias(Keithley2400):
         self.source_current_range_auto_enabled = True
         self.source_current = current
 
-    def get_current(self) -> float:
-        return float(self.source_current)
-
     def set_compliance_voltage(self, voltage: float) -> None:
         voltage = float(voltage)
         check("compliance voltage", voltage, K2400_COMPLIANCE_RANGE, "V", "2400")
@@ -156,23 +163,3 @@ class Keithley2400Bias(Keithley2400):
         instrument answers SCPI's not-a-number 9.91E+37."""
         value = float(self.voltage)
         return math.nan if value == NOT_A_NUMBER else value
-
-    def output_on(self) -> None:
-        self.source_enabled = True
-
-    def output_off(self) -> None:
-        self.source_enabled = False
-
-    def shutdown(self) -> None:
-        """Setpoint to 0 A, then output off (attempted even if the first step fails).
-
-        Replaces pymeasure's shutdown, which reads the mode back and ramps for 0.6 s.
-        """
-        try:
-            self.source_current = 0.0
-        finally:
-            self.output_off()
-            Instrument.shutdown(self)
-
-    def close(self) -> None:
-        self.adapter.close()
