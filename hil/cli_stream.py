@@ -100,20 +100,17 @@ def cmd_watch(args: argparse.Namespace) -> int:
         store = Store(args.store)
         run = store.create_run("stream_labels", {"endpoints": args.endpoints})
         log = LabelLog(run)
-    finals = 0
     tally = LabelTally()
     stop = threading.Event()
 
     def show(h: dict) -> None:
-        nonlocal finals
         tally(h)
         probs = " ".join(f"{p:.2f}" for p in h.get("probs", []))
         if h["kind"] == "final":
-            finals += 1
             extra = " (timed out)" if h.get("timed_out") else ""
             print(f"{h['process']}  FINAL {h['label']:<14} [{probs}] {h.get('frames', 0)} frames, "
                   f"{h.get('gaps', 0)} gaps{extra}", flush=True)
-            if args.count and finals >= args.count:
+            if args.count and tally.finals >= args.count:
                 stop.set()
         elif not args.finals_only:
             print(f"{h['process']}  #{h['seq']:<3} {h['label']:<14} [{probs}]", flush=True)
