@@ -155,14 +155,9 @@ def _rollout(s0, u, w1t, b1, w2, b2, w3, b3, wl, half, two, sixth):
             s[j] = s0[b, j]
             out[b, 0, j] = s[j]
         for i in range(steps):
-            if i + k >= nu:  # the last k−1 delays run past the inputs: hold the last (as SpinNODE.rollout)
-                for j in range(k + 1):
-                    for q in range(m):
-                        uw[j, q] = u[b, min(i + j, nu - 1), q]
-            else:
-                for j in range(k + 1):
-                    for q in range(m):
-                        uw[j, q] = u[b, i + j, q]
+            for j in range(k + 1):  # the last k−1 delays run past the inputs: hold the last (as SpinNODE.rollout)
+                for q in range(m):
+                    uw[j, q] = u[b, min(i + j, nu - 1), q]
             # stage 1: s, u[i … i+k−1]
             for j in range(k):
                 z[j] = s[j]
