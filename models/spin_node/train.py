@@ -49,8 +49,8 @@ def nrmse(pred: np.ndarray, true: np.ndarray) -> float:
 def normalisation(traces: list[Trace]) -> tuple[float, float, list[float], list[float]]:
     y = np.concatenate([t.y for t in traces])
     u = np.concatenate([t.u for t in traces])
-    u_std = np.where(u.std(axis=0) > 0, u.std(axis=0), 1.0)
-    return float(y.mean()), float(y.std() or 1.0), u.mean(axis=0).tolist(), u_std.tolist()
+    u_std = u.std(axis=0)
+    return float(y.mean()), float(y.std() or 1.0), u.mean(axis=0).tolist(), np.where(u_std > 0, u_std, 1.0).tolist()
 
 
 def predict_traces(model: SpinNODE, traces: list[Trace]) -> list[np.ndarray]:
@@ -119,10 +119,7 @@ def train(traces: list[Trace], embed: int = 2, hidden: int = 50, config: TrainCo
     model = model.to(dtype)
     windows = _Windows(model, traces, cfg.window, rng)
     if cfg.optimizer == "lbfgs":
-        # tolerances far below torch's defaults (1e-7 on the gradient, 1e-9 on the loss change): a good fit
-        # has a window MSE of 1e-7 or less, and the defaults end every step there without moving
-        opt = torch.optim.LBFGS(model.parameters(), lr=1.0, max_iter=20, history_size=50,
-                                line_search_fn="strong_wolfe", tolerance_grad=1e-14, tolerance_change=1e-18)
+        opt = _lbfgs(model.parameters(), max_iter=20)
         fixed = windows.sample(cfg.batch, dtype)
         if cfg.linear_warmup:
             _linear_warmup(model, fixed, cfg)
@@ -133,37 +130,33 @@ def train(traces: list[Trace], embed: int = 2, hidden: int = 50, config: TrainCo
     gamma = (cfg.lr_final / cfg.lr) ** (1 / cfg.max_iters) if cfg.lr_final else 1.0
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma)
     history = {"iteration": [], "loss": [], "trajectory_nrmse": []}
+
+    def evaluate(it: int, loss: float) -> float:
+        score = traces_nrmse(model, traces)
+        history["iteration"].append(it)
+        history["loss"].append(loss)
+        history["trajectory_nrmse"].append(score)
+        return score
+
     best = (float("inf"), None, 0)
     t_start = time.perf_counter()
     if cfg.optimizer == "lbfgs" and cfg.linear_warmup:  # the warm start is a candidate too
-        score = traces_nrmse(model, traces)
-        history["iteration"].append(0), history["loss"].append(float("nan")), history["trajectory_nrmse"].append(score)
-        best = (score, {k: v.clone() for k, v in model.state_dict().items()}, 0)
+        best = (evaluate(0, float("nan")), _snapshot(model), 0)
     loss_acc, n_acc = 0.0, 0
     it = 0
     for it in range(1, cfg.max_iters + 1):
-        s0, u, target = fixed if cfg.optimizer == "lbfgs" else windows.sample(cfg.batch, dtype)
-
-        def closure() -> torch.Tensor:
-            opt.zero_grad()
-            value = torch.mean((_window_states(model, s0, u, cfg) - target) ** 2)
-            value.backward()
-            return value
-
-        loss = opt.step(closure)
+        batch = fixed if cfg.optimizer == "lbfgs" else windows.sample(cfg.batch, dtype)
+        loss = opt.step(_closure(opt, model, batch, cfg))
         sched.step()
         loss_acc += float(loss.detach())
         n_acc += 1
         score = None
         last = it == cfg.max_iters or time.perf_counter() - t_start > cfg.time_limit
         if it % cfg.eval_every == 0 or last:
-            score = traces_nrmse(model, traces)
-            history["iteration"].append(it)
-            history["loss"].append(loss_acc / n_acc)
-            history["trajectory_nrmse"].append(score)
+            score = evaluate(it, loss_acc / n_acc)
             loss_acc, n_acc = 0.0, 0
             if score < best[0]:
-                best = (score, {k: v.clone() for k, v in model.state_dict().items()}, it)
+                best = (score, _snapshot(model), it)
         if progress is not None:
             progress(it, float(loss.detach()), score)
         if score is not None and (score < cfg.threshold or last):
@@ -182,9 +175,21 @@ def _linear_warmup(model: SpinNODE, batch, cfg: TrainConfig) -> None:
     The whole model at once from a random start stalls on such a device where its linear part is still far off."""
     if model.linear is None:
         raise ValueError("linear_warmup needs a model with the linear skip (skip=True)")
+    opt = _lbfgs([model.linear.weight], max_iter=cfg.linear_warmup)
+    opt.step(_closure(opt, model, batch, cfg))
+    model.zero_grad()
+
+
+def _lbfgs(params, max_iter: int) -> torch.optim.LBFGS:
+    # tolerances far below torch's defaults (1e-7 on the gradient, 1e-9 on the loss change): a good fit
+    # has a window MSE of 1e-7 or less, and the defaults end every step there without moving
+    return torch.optim.LBFGS(params, lr=1.0, max_iter=max_iter, history_size=50, line_search_fn="strong_wolfe",
+                             tolerance_grad=1e-14, tolerance_change=1e-18)
+
+
+def _closure(opt: torch.optim.Optimizer, model: SpinNODE, batch, cfg: TrainConfig) -> Callable[[], torch.Tensor]:
+    """The optimiser's closure: the mean squared error of the window states of ``batch`` (s0, u, target)."""
     s0, u, target = batch
-    opt = torch.optim.LBFGS([model.linear.weight], lr=1.0, max_iter=cfg.linear_warmup, history_size=50,
-                            line_search_fn="strong_wolfe", tolerance_grad=1e-14, tolerance_change=1e-18)
 
     def closure() -> torch.Tensor:
         opt.zero_grad()
@@ -192,8 +197,11 @@ def _linear_warmup(model: SpinNODE, batch, cfg: TrainConfig) -> None:
         value.backward()
         return value
 
-    opt.step(closure)
-    model.zero_grad()
+    return closure
+
+
+def _snapshot(model: SpinNODE) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in model.state_dict().items()}
 
 
 def _window_states(model: SpinNODE, s0: torch.Tensor, u: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
