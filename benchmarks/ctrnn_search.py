@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from models.ctrnn import CTRNN  # noqa: E402
 from models.digits import Digits, load_digits_sequences  # noqa: E402
-from models.train import TrainConfig, accuracy, make_optimizer, train_epoch  # noqa: E402
+from models.train import TrainConfig, fit  # noqa: E402
 
 # the settings of the "CTRNN, tuned" row (textbook form, reference recipe): trial 0
 BASELINE = dict(lr0=0.149, lr_decay=8.077, tau=14.12, g_tau=1.0, input_gain=1.0, init_scale=1.0, readout="tanh")
@@ -66,15 +66,9 @@ def build(params: dict, seeds: int, seed: int = 0) -> CTRNN:
 def train_on_validation(params: dict, data: Digits, seeds: int, epochs: int, seed: int = 0,
                         on_epoch=None) -> list[float]:
     """Train ``params`` on the train part; validation accuracy (%) per seed after the last epoch."""
-    model = build(params, seeds, seed)
     cfg = TrainConfig(epochs=epochs, lr0=params["lr0"], lr_decay=params["lr_decay"])
-    opt = make_optimizer(model, cfg)
-    for epoch in range(epochs):
-        loss = train_epoch(model, opt, data.x_train, data.y_train, epoch, cfg)
-        acc = accuracy(model, data.x_test, data.y_test)  # the validation part of the train half
-        if on_epoch is not None:
-            on_epoch(epoch, loss, acc)
-    return [100 * a for a in acc.tolist()]
+    hist = fit(build(params, seeds, seed), data, cfg, on_epoch=on_epoch)  # data.x_test: the validation part
+    return [100 * a for a in hist.accuracy[-1]]
 
 
 def command_for(params: dict, seeds: int = 10, epochs: int = 100, name: str = "ctrnn_seeds_searched") -> str:
@@ -123,22 +117,23 @@ def main(argv=None) -> int:
             init_scale=trial.suggest_float("init_scale", 0.3, 5.0, log=True),
             readout=trial.suggest_categorical("readout", ["tanh", "x"]),
         )
-        model = build(params, args.seeds)
-        cfg = TrainConfig(epochs=args.epochs, lr0=params["lr0"], lr_decay=params["lr_decay"])
-        opt = make_optimizer(model, cfg)
-        t0 = time.perf_counter()
-        for epoch in range(args.epochs):
-            loss = train_epoch(model, opt, data.x_train, data.y_train, epoch, cfg)
+        score = float("nan")
+
+        def on_epoch(epoch: int, loss: torch.Tensor, acc: torch.Tensor) -> None:
+            nonlocal score
             if not torch.isfinite(loss).all():
                 raise optuna.TrialPruned(f"loss not finite at epoch {epoch}")
-            acc = accuracy(model, data.x_test, data.y_test)  # the validation part of the train half
-            trial.report(100 * float(acc.mean()), epoch)  # %, like the objective (ctrnn_search.json of 2026-11-21 was made reporting a fraction 0–1)
+            score = 100 * float(acc.mean())
+            trial.report(score, epoch)  # %, like the objective (ctrnn_search.json of 2026-11-21 was made reporting a fraction 0–1)
             if trial.should_prune():
                 trial.set_user_attr("pruned_at_epoch", epoch + 1)
                 raise optuna.TrialPruned()
-        trial.set_user_attr("val_accuracy_per_seed", [100 * a for a in acc.tolist()])
+
+        t0 = time.perf_counter()
+        trial.set_user_attr("val_accuracy_per_seed", train_on_validation(params, data, args.seeds, args.epochs,
+                                                                         on_epoch=on_epoch))
         trial.set_user_attr("seconds", time.perf_counter() - t0)
-        return 100 * float(acc.mean())
+        return score
 
     def dump(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
