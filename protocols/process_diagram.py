@@ -106,7 +106,8 @@ def sweep(spec: DiagramSpec, out: str | Path, executor: Executor | None = None, 
                 raise HilError(f"run {resume!r} was made with another diagram spec; cannot resume it with this one")
             run.discard_incomplete()
             run.finish("running")
-        todo = [i for i in range(len(spec.points())) if i not in set(run.completed())]
+        done = set(run.completed())  # read from the store once, not once per point
+        todo = [i for i in range(len(spec.points())) if i not in done]
         bar = None
         if progress:
             from tqdm.auto import tqdm
