@@ -46,10 +46,6 @@ class Spec:
         object.__setattr__(self, "nodes", compile_pattern(self.pattern))
 
 
-def _hook(dialect: "Dialect", name: str | None) -> Callable[..., Any] | None:
-    return getattr(dialect, name) if name else None
-
-
 def _setting(pattern: str, attr: str, scope: str, decode: Callable[[Call], Any], encode: Callable[[Any], str],
              check: str | None, apply: str | None) -> Spec:
     """A stored setting: query returns it; set decodes, checks, stores, then applies (reverting if that fails)."""
@@ -62,12 +58,12 @@ def _setting(pattern: str, attr: str, scope: str, decode: Callable[[Call], Any],
         call.count(1)
         value = decode(call)
         if check:
-            _hook(dialect, check)(target, attr, value)
+            getattr(dialect, check)(target, attr, value)
         old = getattr(target, attr)
         setattr(target, attr, value)
         if apply:
             try:
-                _hook(dialect, apply)(call, target, value)
+                getattr(dialect, apply)(call, target, value)
             except BaseException:
                 setattr(target, attr, old)
                 raise

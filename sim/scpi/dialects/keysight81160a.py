@@ -106,8 +106,7 @@ class Keysight81160ADialect(GeneratorDialect):
 
     def _data_dac(self, call: Call) -> None:
         call.count(2, 1 << 20)
-        if call.word(0, ("VOLATILE",)) != "VOLATILE":
-            raise ScpiError(-224)
+        call.word(0, ("VOLATILE",))
         if call.args[1].block is not None:
             call.count(2)
             raw = call.block(1)
