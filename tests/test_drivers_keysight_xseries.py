@@ -18,9 +18,9 @@ ACQUIRE = [
 ]
 
 
-def reply_block(values: np.ndarray, dtype: str = "<f4") -> bytes:
-    """What the analyser sends: #, digit count, byte count, float32 bytes, LF."""
-    payload = np.asarray(values, dtype=dtype).tobytes()
+def reply_block(values: np.ndarray) -> bytes:
+    """What the analyser sends after ``:FORM:BORD SWAP``: #, digit count, byte count, little-endian float32, LF."""
+    payload = np.asarray(values, dtype="<f4").tobytes()
     length = str(len(payload)).encode()
     return b"#" + str(len(length)).encode() + length + payload + b"\n"
 
