@@ -32,12 +32,10 @@ def training_set(out: Path, size: int, theta_deg: float) -> str:
     spec = DiagramSpec(theta_deg=theta_deg, alphas=TRAIN_ALPHAS, widths=TRAIN_WIDTHS, size=size, dt=5e-15,
                        batch=len(TRAIN_WIDTHS), threads=0)
     if out.exists():
-        import json
-
         with Store(out, "r") as store:
             for info in store.runs():
                 run = store.run(info.run_id)
-                if info.status == "complete" and run.attrs["params"] == json.loads(json.dumps(spec.params())):
+                if info.status == "complete" and spec.made(run):
                     print(f"  training set: reusing run {info.run_id} in {out}")
                     return info.run_id
     print(f"  training set: {len(spec.points())} processes at L = {size}, θ = {theta_deg:g}° "

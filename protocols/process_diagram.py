@@ -63,6 +63,10 @@ class DiagramSpec:
         d["alphas"], d["widths"], d["frame_times"] = list(self.alphas), list(self.widths), list(self.frame_times)
         return d
 
+    def made(self, run: Any) -> bool:
+        """Whether a stored run was made with this spec (its params as the store keeps them: JSON)."""
+        return run.attrs["params"] == json.loads(json.dumps(self.params()))
+
 
 def simulate_points(spec: DiagramSpec, indices: list[int]) -> list[tuple[int, dict[str, Any]]]:
     """Simulate the given grid points as one batch; return (index, record) pairs. Runs in any worker."""
@@ -101,8 +105,7 @@ def sweep(spec: DiagramSpec, out: str | Path, executor: Executor | None = None, 
             run = store.create_run(PROTOCOL, spec.params(), bench_text="")
         else:
             run = store.run(resume)
-            stored = run.attrs["params"]
-            if stored != json.loads(json.dumps(spec.params())):
+            if not spec.made(run):
                 raise HilError(f"run {resume!r} was made with another diagram spec; cannot resume it with this one")
             run.discard_incomplete()
             run.finish("running")
