@@ -35,10 +35,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from hil.bench import load_bench  # noqa: E402
-from models.digits import load_digits_sequences  # noqa: E402
-from models.oscillator_net import OscillatorNet  # noqa: E402
-from models.train import TrainConfig, accuracy, make_optimizer, train_epoch  # noqa: E402
-from protocols.chip_in_the_loop import (BatchLink, RoleLink, chip_accuracy, chip_states,  # noqa: E402
+from hil.models.digits import load_digits_sequences  # noqa: E402
+from hil.models.oscillator_net import OscillatorNet  # noqa: E402
+from hil.models.train import TrainConfig, accuracy, make_optimizer, train_epoch  # noqa: E402
+from hil.protocols.chip_in_the_loop import (BatchLink, RoleLink, chip_accuracy, chip_states,  # noqa: E402
                                         output_frequencies, power_up)
 
 

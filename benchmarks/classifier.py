@@ -30,10 +30,10 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from models.classifier import ClassifierConfig, save  # noqa: E402
-from models.process_data import interior, read_processes  # noqa: E402
-from models.train_classifier import evaluate, predict_probs, train_classifier  # noqa: E402
-from protocols.process_diagram import COLOURS  # noqa: E402
+from hil.models.classifier import ClassifierConfig, save  # noqa: E402
+from hil.models.process_data import interior, read_processes  # noqa: E402
+from hil.models.train_classifier import evaluate, predict_probs, train_classifier  # noqa: E402
+from hil.protocols.process_diagram import COLOURS  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 UNKNOWN_COLOUR = "#d62728"

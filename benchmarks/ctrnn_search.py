@@ -40,9 +40,9 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from models.ctrnn import CTRNN  # noqa: E402
-from models.digits import Digits, load_digits_sequences  # noqa: E402
-from models.train import TrainConfig, fit  # noqa: E402
+from hil.models.ctrnn import CTRNN  # noqa: E402
+from hil.models.digits import Digits, load_digits_sequences  # noqa: E402
+from hil.models.train import TrainConfig, fit  # noqa: E402
 
 # the settings of the "CTRNN, tuned" row (textbook form, reference recipe): trial 0
 BASELINE = dict(lr0=0.149, lr_decay=8.077, tau=14.12, g_tau=1.0, input_gain=1.0, init_scale=1.0, readout="tanh")

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sim.llg import FRAMES_15PS, LatticeParams, Pulse, simulate
-from sim.llg.units import FS, PS
+from hil.sim.llg import FRAMES_15PS, LatticeParams, Pulse, simulate
+from hil.sim.llg.units import FS, PS
 
 RESULTS = Path(__file__).parent / "results"
 EXPECTED = {8: "breathing", 28: "switching", 40: "collapse"}

@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sim.llg import Integrator, LatticeParams, Pulse, max_time_step, relaxed_skyrmion
-from sim.llg import integrator as integrator_module
-from sim.llg.fields import BatchField
-from sim.llg.units import FS, GAMMA, PS
+from hil.sim.llg import Integrator, LatticeParams, Pulse, max_time_step, relaxed_skyrmion
+from hil.sim.llg import integrator as integrator_module
+from hil.sim.llg.fields import BatchField
+from hil.sim.llg.units import FS, GAMMA, PS
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sim.llg import Integrator, LatticeParams, energy, skyrmion_ansatz
-from sim.llg.fields import BatchField
-from sim.llg.units import FS, K_B, MU_B, PS
+from hil.sim.llg import Integrator, LatticeParams, energy, skyrmion_ansatz
+from hil.sim.llg.fields import BatchField
+from hil.sim.llg.units import FS, K_B, MU_B, PS
 
 RESULTS = Path(__file__).parent / "results"
 

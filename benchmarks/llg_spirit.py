@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sim.llg import Integrator, LatticeParams, energy, relaxed_skyrmion, skyrmion_ansatz
-from sim.llg.fields import BatchField
-from sim.llg.units import FS
+from hil.sim.llg import Integrator, LatticeParams, energy, relaxed_skyrmion, skyrmion_ansatz
+from hil.sim.llg.fields import BatchField
+from hil.sim.llg.units import FS
 
 RESULTS = Path(__file__).parent / "results"
 FIELD = 0.7 * np.array([0.6, 0.0, 0.8])

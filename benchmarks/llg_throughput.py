@@ -29,9 +29,9 @@ from pathlib import Path
 
 import torch
 
-from sim.llg import Integrator, LatticeParams, Pulse, relaxed_skyrmion
-from sim.llg.fields import BatchField
-from sim.llg.units import FS, PS
+from hil.sim.llg import Integrator, LatticeParams, Pulse, relaxed_skyrmion
+from hil.sim.llg.fields import BatchField
+from hil.sim.llg.units import FS, PS
 
 RESULTS = Path(__file__).parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,7 +73,7 @@ def measure(params, spins, B, backend, temperature, steps, device, repeats, dtyp
 
 def numba_cold_compile() -> dict:
     """Wall time of the first numba call with an empty cache, and with the cache filled."""
-    code = ("import time, numpy as np; t = time.perf_counter(); from sim.llg import kernels_numba as kn; "
+    code = ("import time, numpy as np; t = time.perf_counter(); from hil.sim.llg import kernels_numba as kn; "
             "S = np.zeros((2, 3, 16, 16)); S[:, 2] = 1; F = np.zeros((3, 2, 3)); "
             "kn.advance(S, F, np.ones(2) * 1e-4, np.ones(2) * 1e-5, (1, .2, .1), True); "
             "print(time.perf_counter() - t, kn.threading_layer())")

@@ -30,10 +30,10 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from models.ctrnn import CTRNN  # noqa: E402
-from models.digits import load_digits_sequences  # noqa: E402
-from models.oscillator_net import OscillatorNet  # noqa: E402
-from models.train import TrainConfig, fit  # noqa: E402
+from hil.models.ctrnn import CTRNN  # noqa: E402
+from hil.models.digits import load_digits_sequences  # noqa: E402
+from hil.models.oscillator_net import OscillatorNet  # noqa: E402
+from hil.models.train import TrainConfig, fit  # noqa: E402
 
 NETS = {"osc": OscillatorNet, "ctrnn": CTRNN}
 

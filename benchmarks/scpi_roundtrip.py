@@ -31,16 +31,16 @@ from typing import Callable
 import numpy as np
 import pyvisa
 
-from drivers.keysight_xseries import KeysightXSeriesAnalyser
-from sim.scpi import serve_twins
-from sim.scpi.recorders import RecordingSpectrumAnalyser
+from hil.drivers.keysight_xseries import KeysightXSeriesAnalyser
+from hil.sim.scpi import serve_twins
+from hil.sim.scpi.recorders import RecordingSpectrumAnalyser
 
 RESULTS = Path(__file__).parent / "results" / "scpi_roundtrip.json"
 VISA = {"read_termination": "\n", "write_termination": "\n", "timeout": 5000}
 SERVER = """
 import signal
-from sim.scpi import serve_twins
-from sim.scpi.recorders import RecordingSpectrumAnalyser
+from hil.sim.scpi import serve_twins
+from hil.sim.scpi.recorders import RecordingSpectrumAnalyser
 group = serve_twins({"spectrum_analyser": ("keysight_xseries", RecordingSpectrumAnalyser())})
 signal.signal(signal.SIGTERM, lambda *_: group.stop())
 print(group.resources["spectrum_analyser"], flush=True)

@@ -28,9 +28,9 @@ import numpy as np
 import torch
 
 from hil.bench import load_bench
-from models.spin_node import load, load_traces, nrmse
-from models.spin_node.train import predict_traces
-from protocols.device_response import period_amplitudes, sine_drive
+from hil.models.spin_node import load, load_traces, nrmse
+from hil.models.spin_node.train import predict_traces
+from hil.protocols.device_response import period_amplitudes, sine_drive
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "out" / "spin_node"
@@ -72,7 +72,8 @@ def prediction(case: str) -> None:
 
 def _noise_floor(test, pred) -> dict:
     """The same test drives on the twin without thermal noise: what a perfect model could reach."""
-    from hil.procedure import get_procedure, run_procedure
+    from hil.procedure import run_procedure
+    from hil.protocols import get_procedure
     from hil.store import Store
 
     text = BENCH.read_text().replace("thermal_noise = 0.002", "thermal_noise = 0.0")
@@ -109,9 +110,9 @@ class SampledField:
 
 def twin_traces(drives: np.ndarray, dt_sample: float, awg_rate: float, fine: np.ndarray) -> tuple[np.ndarray, float]:
     """Mean S_z (B, N) of the bench's skyrmion twin under fields ``fine`` (B, M) sampled at awg_rate; wall s."""
-    from sim.llg import Integrator
-    from sim.llg.fields import BatchField
-    from sim.twins.samples import skyrmion_sample
+    from hil.sim.llg import Integrator
+    from hil.sim.llg.fields import BatchField
+    from hil.sim.twins.samples import skyrmion_sample
 
     opts = load_bench(BENCH).samples["skyrmion"].options
     sample = skyrmion_sample(**opts)
@@ -146,8 +147,8 @@ def random_drives(b: int, n: int, seed: int, dt: float = 2.5e-12, f: float = 4e9
 
 def speed(samples: int, repeats: int) -> None:
     load_start = os.getloadavg()  # machine() records it again at the end
-    from models.spin_node.fast import FastRollout
-    from models.spin_node.onnx import OnnxRollout, export_step
+    from hil.models.spin_node.fast import FastRollout
+    from hil.models.spin_node.onnx import OnnxRollout, export_step
 
     model = load(OUT / "node_skyrmion.pt")
     fast, fast32 = FastRollout(model), FastRollout(model, np.float32)
@@ -259,7 +260,7 @@ def _horizon_nrmse(feats: np.ndarray, x: np.ndarray, ridge: float, max_h: int) -
 # -- ONNX -------------------------------------------------------------------------
 
 def onnx_parity(steps: int) -> None:
-    from models.spin_node.onnx import OnnxRollout, export_step
+    from hil.models.spin_node.onnx import OnnxRollout, export_step
 
     model = load(OUT / "node_skyrmion.pt")
     path = export_step(model, OUT / "node_skyrmion_step.onnx")

@@ -30,8 +30,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def skyrmion_scans(heights: list[float], offsets: int, seed: int = 0):
     """(b, truth |m|, truth m_z, bz in T, settings) for each height × lateral offset."""
-    from sim.llg import LatticeParams, relaxed_skyrmion
-    from sim.stray import ScanSettings, equivalent_texture, scaled_field, scan
+    from hil.sim.llg import LatticeParams, relaxed_skyrmion
+    from hil.sim.stray import ScanSettings, equivalent_texture, scaled_field, scan
 
     spins = relaxed_skyrmion(LatticeParams(L=100))
     rng = np.random.default_rng(seed)
@@ -91,8 +91,8 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    from models.stray_cnn import evaluate, load_checkpoint, load_dataset, predict
-    from models.stray_onnx import StrayFieldSession
+    from hil.models.stray_cnn import evaluate, load_checkpoint, load_dataset, predict
+    from hil.models.stray_onnx import StrayFieldSession
 
     model_path = Path(args.model)
     session = StrayFieldSession(model_path, threads=1)

@@ -50,7 +50,7 @@ def make_models(tmp: Path) -> dict[str, Path]:
     import torch
 
     from hil.onnx_io import quantize_int8
-    from models.classifier import ClassifierConfig, ProcessClassifier, export_onnx, load
+    from hil.models.classifier import ClassifierConfig, ProcessClassifier, export_onnx, load
 
     torch.manual_seed(0)  # the reference model's (untrained) weights
     trained = ROOT / "out" / "classifier" / "quantiles.pt"
@@ -64,7 +64,7 @@ def make_models(tmp: Path) -> dict[str, Path]:
 
 
 def frames_100() -> np.ndarray:
-    from sim.llg import LatticeParams, relaxed_skyrmion
+    from hil.sim.llg import LatticeParams, relaxed_skyrmion
 
     sz = relaxed_skyrmion(LatticeParams(L=100))[2].astype(np.float32)
     rng = np.random.default_rng(0)
@@ -90,7 +90,7 @@ def one_run(model: Path, labellers: int, frames: np.ndarray, n_frames: int, rate
             port: int, spin_ms: float = 0.0, threads: int = 1) -> dict:
     fin = f"tcp://127.0.0.1:{port}"
     outs = [f"tcp://127.0.0.1:{port + 1 + i}" for i in range(labellers)]
-    procs = [subprocess.Popen([sys.executable, "-m", "hil.cli", "stream", "label", "--model", str(model),
+    procs = [subprocess.Popen([sys.executable, "-m", "hil.app.cli", "stream", "label", "--model", str(model),
                                "--in", fin, "--out", o, "--index", str(i), "--count", str(labellers),
                                "--threads", str(threads), "--spin-ms", str(spin_ms)], stderr=subprocess.PIPE, text=True)
              for i, o in enumerate(outs)]

@@ -15,9 +15,9 @@ import numpy as np
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
-from drivers import _block
-from drivers._checks import check
-from drivers._transport import disable_nagle
+from hil.drivers import _block
+from hil.drivers._checks import check
+from hil.drivers._transport import disable_nagle
 
 
 def analyser_controls(prefix: str, frequency_range: tuple[float, float], rbw_range: tuple[float, float],

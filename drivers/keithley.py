@@ -16,8 +16,8 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.keithley import Keithley2400, Keithley6221
 from pymeasure.instruments.validators import strict_range
 
-from drivers._checks import check
-from drivers._transport import disable_nagle
+from hil.drivers._checks import check
+from hil.drivers._transport import disable_nagle
 
 K6221_CURRENT_RANGE = (-0.105, 0.105)  # A
 K6221_COMPLIANCE_RANGE = (0.1, 105.0)  # V

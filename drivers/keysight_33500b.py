@@ -13,9 +13,9 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.agilent.agilent33500 import Agilent33500, Agilent33500Channel
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
-from drivers import _pulse
-from drivers._checks import check
-from drivers._transport import disable_nagle
+from hil.drivers import _pulse
+from hil.drivers._checks import check
+from hil.drivers._transport import disable_nagle
 
 # Ranges of the 33500B series into 50 Ω (Operating and Service Guide).
 SAMPLE_RATE_RANGE = (1e-6, 250e6)  # Sa/s; the 20 MHz models stop at 160 MSa/s

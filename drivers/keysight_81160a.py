@@ -14,9 +14,9 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.keysight.keysight81160A import Keysight81160A, Keysight81160AChannel
 from pymeasure.instruments.validators import strict_range
 
-from drivers import _pulse
-from drivers._checks import check
-from drivers._transport import disable_nagle
+from hil.drivers import _pulse
+from hil.drivers._checks import check
+from hil.drivers._transport import disable_nagle
 
 # Ranges of the 81160A into 50 Ω (User's Guide); the channel table and the
 # pre-checks of a whole upload share them.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pymeasure.instruments import Instrument, SCPIMixin
 
-from drivers._analyser import SweptAnalyserMixin, analyser_controls
+from hil.drivers._analyser import SweptAnalyserMixin, analyser_controls
 
 FREQUENCY_RANGE = (0.0, 26.5e9)  # Hz, option 526
 RBW_RANGE = (1.0, 8e6)  # Hz

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pymeasure.instruments import Instrument, SCPIMixin
 
-from drivers._analyser import SweptAnalyserMixin, analyser_controls
+from hil.drivers._analyser import SweptAnalyserMixin, analyser_controls
 
 FREQUENCY_RANGE = (0.0, 13.6e9)  # Hz, FSV13
 RBW_RANGE = (1.0, 10e6)  # Hz

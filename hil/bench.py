@@ -8,14 +8,14 @@ A bench is a TOML file::
     max_compliance_voltage = 10.0  # V
     max_pulse_amplitude = 5.0      # V
     [samples.skyrmion]             # twins only: the simulated device under test
-    class = "sim.llg.SkyrmionSample"
+    class = "hil.sim.llg.SkyrmionSample"
     options = { alpha = 0.36 }
     [roles.bias_source]            # a real instrument ...
-    driver = "drivers.keithley.Keithley6221Bias"
+    driver = "hil.drivers.keithley.Keithley6221Bias"
     resource = "GPIB0::12::INSTR"
     options = { timeout = 5000 }
     [roles.frame_source]           # ... or a twin of one
-    twin = "sim.twins.SimFrameSource"
+    twin = "hil.sim.twins.SimFrameSource"
     sample = "skyrmion"
 
 :func:`load_bench` validates all of it — roles, classes, resources, limits,

@@ -121,16 +121,3 @@ def _progress(items: list[int], label: str, enabled: bool):
     from tqdm import tqdm
 
     return tqdm(items, desc=label, unit="pt", leave=False)
-
-
-PROCEDURES_MODULE = "protocols"
-
-
-def get_procedure(name: str) -> Procedure:
-    """Look a procedure up in the ``protocols`` registry by name."""
-    import importlib
-
-    registry: dict[str, str] = importlib.import_module(PROCEDURES_MODULE).PROCEDURES
-    path = lookup(registry, "procedure", name)
-    module_name, _, attr = path.rpartition(".")
-    return getattr(importlib.import_module(module_name), attr)()

@@ -30,7 +30,7 @@ import math
 
 import torch
 
-from models.oscillator_net import LayeredNet, check_inputs
+from hil.models.oscillator_net import LayeredNet, check_inputs
 
 
 class CTRNN(LayeredNet):

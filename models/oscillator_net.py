@@ -47,7 +47,7 @@ def logistic_step(x: torch.Tensor, drive: torch.Tensor, gamma: float | torch.Ten
 
     Written this way nothing overflows, and the denominator is positive for
     every x ∈ [0, 1] and any real I, so x stays in [0, 1]. Same solution as
-    ``sim.oscillator.logistic_step`` (numpy, checked equal in tests/test_chip_twin.py).
+    ``hil.sim.oscillator.logistic_step`` (numpy, checked equal in tests/test_chip_twin.py).
     """
     z = (drive - gamma) * dt
     az = z.abs()

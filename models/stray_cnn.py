@@ -3,7 +3,7 @@
 The reference architecture: three branches at full, half and quarter
 resolution, each a stack of 3 × 3 convolutions, upsampled and summed, then
 1 × 1 convolutions. Input: b = −4π d B_z / (μ0 M_s t) on a 32 × 32 grid of
-pixel d/2 (see ``sim.stray``). Output, two maps: the amplitude |m| ∈ [0, 1]
+pixel d/2 (see ``hil.sim.stray``). Output, two maps: the amplitude |m| ∈ [0, 1]
 (sigmoid) and m_z = |m| cos θ ∈ [−1, 1] (tanh) — the second target carries
 the direction θ = arccos(m_z / |m|) where the film is magnetic. Loss: the sum
 of the two MSEs; the figure quoted against the published 9.55e-4 is the

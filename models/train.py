@@ -16,7 +16,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from models.oscillator_net import LayeredNet
+from hil.models.oscillator_net import LayeredNet
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ def fit(model: LayeredNet, data, cfg: TrainConfig = TrainConfig(),
         states_fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
         eval_states_fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
         on_epoch: Callable[[int, torch.Tensor, torch.Tensor], None] | None = None) -> History:
-    """Train ``model`` on ``data`` (a :class:`models.digits.Digits`) for ``cfg.epochs`` epochs."""
+    """Train ``model`` on ``data`` (a :class:`hil.models.digits.Digits`) for ``cfg.epochs`` epochs."""
     opt = make_optimizer(model, cfg)
     hist = History()
     for epoch in range(cfg.epochs):
@@ -132,8 +132,8 @@ def save_checkpoint(path, model: LayeredNet, opt: torch.optim.Optimizer | None, 
 
 def load_checkpoint(path) -> dict:
     """The checkpoint dict, with ``model`` rebuilt from its config and weights."""
-    from models.ctrnn import CTRNN
-    from models.oscillator_net import OscillatorNet
+    from hil.models.ctrnn import CTRNN
+    from hil.models.oscillator_net import OscillatorNet
 
     ck = torch.load(path, map_location="cpu", weights_only=False)
     kinds = {"OscillatorNet": OscillatorNet, "CTRNN": CTRNN}

@@ -3,7 +3,7 @@
 Training follows the published method: cross-entropy on the label of the
 whole process, Adam, 10 % of the training processes held out (stratified)
 for early stopping on their loss. The loss is applied at every frame, so
-every frame's output is a usable live label (see :mod:`models.classifier`).
+every frame's output is a usable live label (see :mod:`hil.models.classifier`).
 Processes whose physics label is not one of the classifier's classes
 ("mixed") are left out of training; in evaluation they count as correct when
 the network answers mixed/unknown.
@@ -19,8 +19,8 @@ from torch import nn
 
 from hil.onnx_io import UNKNOWN, decide
 from hil.preprocess import profile
-from models.classifier import ClassifierConfig, ProcessClassifier
-from models.process_data import Processes
+from hil.models.classifier import ClassifierConfig, ProcessClassifier
+from hil.models.process_data import Processes
 
 
 def inputs_of(frames: np.ndarray, kind: str, size: int) -> np.ndarray:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from hil.procedure import Param, Procedure
-from protocols.bias_sweep import BiasSweep, float_list
-from protocols.pulse_frames import PulseFrames
+from hil.protocols.bias_sweep import BiasSweep, float_list
+from hil.protocols.pulse_frames import PulseFrames
 
 
 class BenchTour(Procedure):

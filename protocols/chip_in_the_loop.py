@@ -8,7 +8,7 @@ on the chip, and the digital model's own test accuracy.
 Each batch: the weights are programmed into the chip, the chip runs the
 batch and its output oscillators' power traces are read; their high-pass
 (the readout the model uses) replaces the model's in the forward pass via
-:func:`models.oscillator_net.chip_in_the_loop`, so the loss sees the chip
+:func:`hil.models.oscillator_net.chip_in_the_loop`, so the loss sees the chip
 and the gradient comes from the digital model at the same inputs and
 parameters. ``mode=model`` trains on the model alone and only evaluates on
 the chip (digital training, then deployment).
@@ -122,7 +122,7 @@ def chip_states(model, link, xb):
     """
     import torch
 
-    from models.oscillator_net import chip_in_the_loop
+    from hil.models.oscillator_net import chip_in_the_loop
 
     h_model = model.forward_states(xb)
     inputs = xb.detach().cpu().numpy()
@@ -158,7 +158,7 @@ class ChipTrainer:
                  eval_limit: int = 0):
         import torch
 
-        from models.train import make_optimizer
+        from hil.models.train import make_optimizer
 
         if mode not in ("chip", "model"):
             raise HilError(f"mode must be 'chip' or 'model', got {mode!r}")
@@ -174,7 +174,7 @@ class ChipTrainer:
 
     def resume(self) -> bool:
         """Load the checkpoint if there is one; True when it did."""
-        from models.train import load_checkpoint
+        from hil.models.train import load_checkpoint
 
         if self.checkpoint is None or not self.checkpoint.exists():
             return False
@@ -186,7 +186,7 @@ class ChipTrainer:
         return True
 
     def run_epoch(self, epoch: int, on_batch=None) -> dict[str, float]:
-        from models.train import accuracy, save_checkpoint, train_epoch
+        from hil.models.train import accuracy, save_checkpoint, train_epoch
 
         t0 = time.perf_counter()
         batch_no = [0]
@@ -250,9 +250,9 @@ class ChipInTheLoop(Procedure):
         return [{"epoch": e} for e in range(params["epochs"])]
 
     def prepare(self, bench: Any, params: Mapping[str, Any]) -> None:
-        from models.digits import load_digits_sequences
-        from models.oscillator_net import OscillatorNet
-        from models.train import TrainConfig
+        from hil.models.digits import load_digits_sequences
+        from hil.models.oscillator_net import OscillatorNet
+        from hil.models.train import TrainConfig
 
         power_up(bench, params["bias_current"], params["compliance"])
         model = OscillatorNet(dt=params["dt"], density=params["density"], seed=params["seed"])

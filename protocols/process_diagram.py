@@ -1,6 +1,6 @@
 """The skyrmion process diagram: sweep (α, t_w) at fixed θ and T on the LLG twin.
 
-Points are batched on the torch device (one :func:`sim.llg.simulate` call per
+Points are batched on the torch device (one :func:`hil.sim.llg.simulate` call per
 batch) and batches are spread over any ``concurrent.futures.Executor`` — a
 ``ProcessPoolExecutor``, or a dask cluster through ``client.get_executor()``.
 Only the calling process writes the HDF5 store, one record per point as its
@@ -26,7 +26,7 @@ import numpy as np
 
 from hil.errors import HilError
 from hil.store import Store
-from sim.llg import FRAMES_15PS, LatticeParams, Pulse, simulate
+from hil.sim.llg import FRAMES_15PS, LatticeParams, Pulse, simulate
 
 PS = 1e-12
 PROTOCOL = "process_diagram"

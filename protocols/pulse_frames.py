@@ -12,7 +12,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from hil.procedure import Param, Procedure
-from protocols.bias_sweep import float_list
+from hil.protocols.bias_sweep import float_list
 
 
 def fire_pulse(bench: Any, amplitude: float, width: float, delay: float,

@@ -16,15 +16,15 @@ max_pulse_amplitude = 5.0
 
 OSCILLATOR_BENCH = LIMITS + """
 [samples.oscillators]
-class = "sim.oscillator.OscillatorArray"
+class = "hil.sim.oscillator.OscillatorArray"
 options = { n = 2 }
 
 [roles.bias_source]
-twin = "sim.twins.SimBiasSource"
+twin = "hil.sim.twins.SimBiasSource"
 sample = "oscillators"
 
 [roles.spectrum_analyser]
-twin = "sim.twins.SimSpectrumAnalyser"
+twin = "hil.sim.twins.SimSpectrumAnalyser"
 sample = "oscillators"
 """
 

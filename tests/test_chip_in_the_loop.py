@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from hil.errors import HilError
-from models.digits import load_digits_sequences
-from models.oscillator_net import OscillatorNet, chip_in_the_loop
-from models.train import TrainConfig, load_checkpoint, nll_loss
-from protocols.chip_in_the_loop import ChipStopped, ChipTrainer, chip_states
-from sim.chip import OscillatorChip
+from hil.models.digits import load_digits_sequences
+from hil.models.oscillator_net import OscillatorNet, chip_in_the_loop
+from hil.models.train import TrainConfig, load_checkpoint, nll_loss
+from hil.protocols.chip_in_the_loop import ChipStopped, ChipTrainer, chip_states
+from hil.sim.chip import OscillatorChip
 
 torch.set_num_threads(1)
 
@@ -96,7 +96,8 @@ def test_a_chip_timeout_mid_epoch_stops_with_a_message_and_keeps_the_last_checkp
 
 def test_the_procedure_runs_on_the_chip_bench_and_records_each_epoch(tmp_path):
     from hil.bench import load_bench
-    from hil.procedure import get_procedure, run_procedure
+    from hil.procedure import run_procedure
+    from hil.protocols import get_procedure
     from hil.store import Store
 
     proc = get_procedure("chip_in_the_loop")
@@ -110,7 +111,7 @@ def test_the_procedure_runs_on_the_chip_bench_and_records_each_epoch(tmp_path):
 
 
 def test_cli_trains_chip_in_the_loop_and_writes_checkpoint_and_plot(tmp_path, capsys):
-    from hil.cli import main
+    from hil.app.cli import main
 
     out = tmp_path / "model.pt"
     argv = ["train", "oscillator-net", "--bench", "benches/chip.toml", "--chip-in-the-loop", "--epochs", "1",
@@ -124,7 +125,7 @@ def test_cli_trains_chip_in_the_loop_and_writes_checkpoint_and_plot(tmp_path, ca
 
 
 def test_cli_explains_a_bench_without_a_chip(tmp_path, capsys):
-    from hil.cli import main
+    from hil.app.cli import main
 
     rc = main(["train", "oscillator-net", "--bench", "benches/sim.toml", "--chip-in-the-loop", "--epochs", "1",
                "--out", str(tmp_path / "m.pt"), "--quiet"])

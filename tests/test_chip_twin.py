@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from hil.bench import load_bench
-from models.oscillator_net import OscillatorNet
-from models.oscillator_net import logistic_step as torch_step
-from sim.chip import ChipBiasSource, ChipInputAWG, ChipTimeout, OscillatorChip
-from sim.oscillator import logistic_step as numpy_step
+from hil.models.oscillator_net import OscillatorNet
+from hil.models.oscillator_net import logistic_step as torch_step
+from hil.sim.chip import ChipBiasSource, ChipInputAWG, ChipTimeout, OscillatorChip
+from hil.sim.oscillator import logistic_step as numpy_step
 
 torch.set_num_threads(1)
 GAMMA = 1 / 14.12
@@ -105,7 +105,7 @@ def test_bias_source_quantises_and_refuses_out_of_range():
 
 def test_role_path_reads_what_the_batched_path_reads():
     """AWG + zero span through the guarded roles of benches/chip.toml ≈ the batched readout."""
-    from protocols.chip_in_the_loop import RoleLink, output_frequencies, power_up
+    from hil.protocols.chip_in_the_loop import RoleLink, output_frequencies, power_up
 
     spec = load_bench("benches/chip.toml")
     with spec.open() as bench:

@@ -16,13 +16,13 @@ import time
 import numpy as np
 import pytest
 
-from hil.cli import main
+from hil.app.cli import main
 from hil.onnx_io import StepSession
 from hil.preprocess import profile
 from hil.store import Store
-from models.classifier import ClassifierConfig, load
-from models.process_data import interior, read_processes
-from models.train_classifier import evaluate, predict_probs, stratified_holdout, train_classifier
+from hil.models.classifier import ClassifierConfig, load
+from hil.models.process_data import interior, read_processes
+from hil.models.train_classifier import evaluate, predict_probs, stratified_holdout, train_classifier
 
 L, T = 12, 5
 
@@ -92,7 +92,7 @@ def test_holdout_is_stratified():
 
 
 def test_interior_drops_points_on_a_region_boundary():
-    from models.process_data import Processes
+    from hil.models.process_data import Processes
 
     alpha = np.repeat([0.1, 0.2, 0.3], 3)
     t_w = np.tile([1.0, 2.0, 3.0], 3)
@@ -169,7 +169,7 @@ def _wait_for_line(proc: subprocess.Popen, prefix: str, lines: int = 50) -> None
 
 def test_stream_cli_end_to_end_matches_offline(trained, process_file, tmp_path):
     """`hil stream replay` → two `hil stream label` → `hil stream watch --store`: every process once, offline labels."""
-    hil = [sys.executable, "-m", "hil.cli"]
+    hil = [sys.executable, "-m", "hil.app.cli"]
     labels_h5 = tmp_path / "labels.h5"
     port = 56500 + (int(time.time()) % 200) * 2
     fin, outs = f"tcp://127.0.0.1:{port}", [f"tcp://127.0.0.1:{port + 10}", f"tcp://127.0.0.1:{port + 11}"]

@@ -6,13 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hil.cli import main
+from hil.app.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_help_does_not_import_heavy_packages():
-    code = ("import sys; from hil.cli import main\n"
+    code = ("import sys; from hil.app.cli import main\n"
             "try: main(['--help'])\nexcept SystemExit: pass\n"
             "print(sorted(m for m in ('torch', 'h5py', 'onnxruntime') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
@@ -22,7 +22,7 @@ def test_help_does_not_import_heavy_packages():
 def test_bench_check_prints_roles(oscillator_bench, capsys):
     assert main(["bench", "check", str(oscillator_bench)]) == 0
     out = capsys.readouterr().out
-    assert "bias_source" in out and "sim.twins.SimBiasSource" in out and "0.005 A" in out
+    assert "bias_source" in out and "hil.sim.twins.SimBiasSource" in out and "0.005 A" in out
 
 
 def test_bad_bench_is_one_clear_error_without_traceback(write_bench, capsys):

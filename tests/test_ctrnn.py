@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from models.ctrnn import CTRNN
-from models.train import load_checkpoint, save_checkpoint
+from hil.models.ctrnn import CTRNN
+from hil.models.train import load_checkpoint, save_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,7 +79,7 @@ def test_drive_gain_flag_parses_numbers_and_multiples_of_gamma():
 
 
 def test_search_validation_comes_from_the_train_half_only():
-    from models.digits import load_digits_sequences
+    from hil.models.digits import load_digits_sequences
 
     full = load_digits_sequences()
     part = _bench("ctrnn_search").validation_split(224, seed=1)

@@ -9,7 +9,7 @@ import pytest
 from pymeasure.adapters import ProtocolAdapter
 from pymeasure.test import expected_protocol
 
-from drivers.keithley import Keithley2400Bias, Keithley6221Bias
+from hil.drivers.keithley import Keithley2400Bias, Keithley6221Bias
 from hil.roles import BiasSource
 
 K2400_INIT = [(":FORMAT:ELEMENTS VOLTAGE, CURRENT, RESISTANCE, TIME, STATUS", None)]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pymeasure.test import expected_protocol
 
-from drivers.keysight_33500b import Keysight33500BPulse
+from hil.drivers.keysight_33500b import Keysight33500BPulse
 from hil.roles import PulseGenerator
 
 

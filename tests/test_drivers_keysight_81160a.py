@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from pymeasure.test import expected_protocol
 
-from drivers.keysight_81160a import Keysight81160APulse
+from hil.drivers.keysight_81160a import Keysight81160APulse
 from hil.roles import PulseGenerator
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from pymeasure.test import expected_protocol
 
-from drivers.keysight_xseries import KeysightXSeriesAnalyser
+from hil.drivers.keysight_xseries import KeysightXSeriesAnalyser
 from hil.roles import SpectrumAnalyser
 
 ACQUIRE = [

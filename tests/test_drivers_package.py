@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-import drivers
+import hil.drivers as drivers
 from hil.guards import role_members
 from hil.roles import BiasSource, PulseGenerator, SpectrumAnalyser
 

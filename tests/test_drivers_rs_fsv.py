@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from pymeasure.test import expected_protocol
 
-from drivers.rs_fsv import RohdeSchwarzFSVAnalyser
+from hil.drivers.rs_fsv import RohdeSchwarzFSVAnalyser
 from hil.roles import SpectrumAnalyser
 
 ACQUIRE = [("FORM REAL,32", None), ("INIT:CONT OFF", None), ("INIT:IMM;*OPC?", "1")]

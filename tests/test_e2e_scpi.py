@@ -19,19 +19,20 @@ import numpy as np
 import pytest
 
 from hil.bench import load_bench
-from hil.procedure import get_procedure, run_procedure
+from hil.procedure import run_procedure
+from hil.protocols import get_procedure
 from hil.store import Store
 from tests.conftest import LIMITS
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = '[samples.oscillators]\nclass = "sim.oscillator.OscillatorArray"\noptions = { n = 2 }\n'
-TWIN_BIAS = '[roles.bias_source]\ntwin = "sim.twins.SimBiasSource"\nsample = "oscillators"\nscpi = "keithley2400"\n'
-TWIN_SA = ('[roles.spectrum_analyser]\ntwin = "sim.twins.SimSpectrumAnalyser"\nsample = "oscillators"\n'
+SAMPLE = '[samples.oscillators]\nclass = "hil.sim.oscillator.OscillatorArray"\noptions = { n = 2 }\n'
+TWIN_BIAS = '[roles.bias_source]\ntwin = "hil.sim.twins.SimBiasSource"\nsample = "oscillators"\nscpi = "keithley2400"\n'
+TWIN_SA = ('[roles.spectrum_analyser]\ntwin = "hil.sim.twins.SimSpectrumAnalyser"\nsample = "oscillators"\n'
            'scpi = "keysight_xseries"\n')
 VISA = 'options = { visa_library = "@py", read_termination = "\\n", write_termination = "\\n", timeout = 3000 }\n'
 DRIVERS = {
-    "bias_source": "drivers.keithley.Keithley2400Bias",
-    "spectrum_analyser": "drivers.keysight_xseries.KeysightXSeriesAnalyser",
+    "bias_source": "hil.drivers.keithley.Keithley2400Bias",
+    "spectrum_analyser": "hil.drivers.keysight_xseries.KeysightXSeriesAnalyser",
 }
 PARAMS = {"currents": "0.5e-3,2e-3,3e-3", "points": "201", "zero_span_time": "1e-6"}
 
@@ -40,7 +41,7 @@ class Served:
     """``hil twins serve`` in a subprocess; the resources it prints, per role."""
 
     def __init__(self, bench: Path):
-        self.proc = subprocess.Popen([sys.executable, "-m", "hil.cli", "twins", "serve", "--bench", str(bench)],
+        self.proc = subprocess.Popen([sys.executable, "-m", "hil.app.cli", "twins", "serve", "--bench", str(bench)],
                                      cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.resources: dict[str, str] = {}
         for line in self.proc.stdout:
@@ -116,7 +117,7 @@ def test_server_killed_mid_sweep_fails_the_run_and_leaves_outputs_off(write_benc
 
 def test_hil_runs_lists_the_failed_run(tmp_path, oscillator_bench):
     # the CLI view of a run that failed on a limit: status and reason
-    from hil.cli import main
+    from hil.app.cli import main
 
     out = tmp_path / "f.h5"
     assert main(["run", "bias_sweep", "--bench", str(oscillator_bench), "--param", "currents=1e-3,9e-3",

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from hil.errors import InstrumentError
-from sim.chip import ChipInputAWG, OscillatorChip
-from sim.twins.pulse import SimPulseGenerator
-from sim.twins.samples import skyrmion_sample
+from hil.sim.chip import ChipInputAWG, OscillatorChip
+from hil.sim.twins.pulse import SimPulseGenerator
+from hil.sim.twins.samples import skyrmion_sample
 
 
 def generators():

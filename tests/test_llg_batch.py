@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from sim.llg import FRAMES_15PS, Integrator, LatticeParams, Pulse, relaxed_skyrmion, simulate
-from sim.llg.fields import BatchField
-from sim.llg.units import FS, PS
+from hil.sim.llg import FRAMES_15PS, Integrator, LatticeParams, Pulse, relaxed_skyrmion, simulate
+from hil.sim.llg.fields import BatchField
+from hil.sim.llg.units import FS, PS
 
 P = LatticeParams(L=16)
 PULSES = [Pulse.from_degrees(t_w=w * PS, theta_deg=th, t_p=1 * PS) for w, th in ((0.5, 40), (1.0, 20), (2.0, 60))]

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from sim.llg import Integrator, LatticeParams, Pulse, energy, skyrmion_ansatz
-from sim.llg import kernels
-from sim.llg.fields import BatchField
-from sim.llg.units import FS, PS
+from hil.sim.llg import Integrator, LatticeParams, Pulse, energy, skyrmion_ansatz
+from hil.sim.llg import kernels
+from hil.sim.llg.fields import BatchField
+from hil.sim.llg.units import FS, PS
 
 
 def _random_spins(B, L, seed=0):

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from sim.llg import label_process, skyrmion_ansatz, summarise_state
+from hil.sim.llg import label_process, skyrmion_ansatz, summarise_state
 
 L = 40
 H = -math.pi / 2

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from sim.llg import Integrator, LatticeParams, LLGInputError, Pulse, kernels, relaxed_skyrmion, simulate
-from sim.llg.fields import BatchField
-from sim.llg.units import FS, PS
+from hil.sim.llg import Integrator, LatticeParams, LLGInputError, Pulse, kernels, relaxed_skyrmion, simulate
+from hil.sim.llg.fields import BatchField
+from hil.sim.llg.units import FS, PS
 
-kn = pytest.importorskip("sim.llg.kernels_numba")
+kn = pytest.importorskip("hil.sim.llg.kernels_numba")
 if not kn.AVAILABLE:
     pytest.skip("numba is not installed", allow_module_level=True)
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from sim.llg import LatticeParams, magnetisation, relaxed_skyrmion, skyrmion_ansatz, topological_charge
-from sim.llg.relax import _MEMORY
+from hil.sim.llg import LatticeParams, magnetisation, relaxed_skyrmion, skyrmion_ansatz, topological_charge
+from hil.sim.llg.relax import _MEMORY
 
 
 def test_relaxed_skyrmion_has_unit_charge(tmp_path):

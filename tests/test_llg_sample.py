@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from hil.roles import FieldDrivenSample
-from sim.llg import (Integrator, LatticeParams, LLGInputError, Pulse, SkyrmionSample, UnstableTimeStepError,
+from hil.sim.llg import (Integrator, LatticeParams, LLGInputError, Pulse, SkyrmionSample, UnstableTimeStepError,
                      max_time_step, relaxed_skyrmion, simulate)
-from sim.llg.fields import BatchField
-from sim.llg.units import FS, PS
+from hil.sim.llg.fields import BatchField
+from hil.sim.llg.units import FS, PS
 
 P = LatticeParams(L=16)
 
@@ -116,7 +116,7 @@ def test_unstable_time_step_names_the_remedy(skyrmion):
 
 
 def test_blow_up_is_reported(skyrmion, monkeypatch):
-    import sim.llg.integrator as integ_mod
+    import hil.sim.llg.integrator as integ_mod
     monkeypatch.setattr(integ_mod, "MAX_ANGLE_PER_STEP", math.inf)  # disable the a-priori check
     field = BatchField([lambda t: np.array([0.0, 0.0, 1e300])])
     integ = Integrator(P, skyrmion, 0.1, 0.0, field, dt=2 * FS, compile=False)
@@ -126,7 +126,7 @@ def test_blow_up_is_reported(skyrmion, monkeypatch):
 
 def test_unstable_time_step_marks_the_diagram_run_failed(tmp_path):
     from hil.store import Store
-    from protocols.process_diagram import DiagramSpec, sweep
+    from hil.protocols.process_diagram import DiagramSpec, sweep
 
     spec = DiagramSpec(alphas=(0.3,), widths=(1 * PS,), size=16, frame_times=(0.0, 1 * PS), dt=50 * FS,
                        t_p=1 * PS, settle=0.0, max_time=2 * PS, batch=1)

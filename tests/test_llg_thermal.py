@@ -4,9 +4,9 @@ import math
 
 import numpy as np
 
-from sim.llg import Integrator, LatticeParams
-from sim.llg.fields import BatchField
-from sim.llg.units import FS, K_B, MU_B, PS
+from hil.sim.llg import Integrator, LatticeParams
+from hil.sim.llg.fields import BatchField
+from hil.sim.llg.units import FS, K_B, MU_B, PS
 
 
 def langevin(x):

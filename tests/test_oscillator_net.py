@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from models.ctrnn import CTRNN
-from models.digits import load_digits_sequences
-from models.oscillator_net import OscillatorNet, logistic_step
-from models.train import TrainConfig, fit, nll_loss
+from hil.models.ctrnn import CTRNN
+from hil.models.digits import load_digits_sequences
+from hil.models.oscillator_net import OscillatorNet, logistic_step
+from hil.models.train import TrainConfig, fit, nll_loss
 
 torch.set_num_threads(1)
 
@@ -137,7 +137,7 @@ def test_highpass_of_trace_equals_the_models_own_readout():
 def test_digits_are_sklearns_digits_split_in_half():
     from sklearn.datasets import load_digits
 
-    from models.digits import _digits_arrays
+    from hil.models.digits import _digits_arrays
 
     pixels, labels = _digits_arrays()
     ref = load_digits()

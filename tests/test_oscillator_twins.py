@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from sim.oscillator import OscillatorArray, logistic_step
-from sim.twins import SimBiasSource, SimSpectrumAnalyser
+from hil.sim.oscillator import OscillatorArray, logistic_step
+from hil.sim.twins import SimBiasSource, SimSpectrumAnalyser
 
 
 @pytest.mark.parametrize("drive", [0.0, 0.5, 1.0, 2.0, 5.0])

@@ -6,7 +6,8 @@ import pytest
 
 from hil.bench import load_bench
 from hil.errors import HilError
-from hil.procedure import get_procedure, run_procedure
+from hil.procedure import run_procedure
+from hil.protocols import get_procedure
 from hil.store import Store
 
 

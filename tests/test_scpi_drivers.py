@@ -7,13 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drivers.keithley import Keithley2400Bias, Keithley6221Bias
-from drivers.keysight_33500b import Keysight33500BPulse
-from drivers.keysight_81160a import Keysight81160APulse
-from drivers.keysight_xseries import KeysightXSeriesAnalyser
-from drivers.rs_fsv import RohdeSchwarzFSVAnalyser
-from sim.scpi import serve_twins
-from sim.scpi.recorders import RecordingBiasSource, RecordingPulseGenerator, RecordingSpectrumAnalyser
+from hil.drivers.keithley import Keithley2400Bias, Keithley6221Bias
+from hil.drivers.keysight_33500b import Keysight33500BPulse
+from hil.drivers.keysight_81160a import Keysight81160APulse
+from hil.drivers.keysight_xseries import KeysightXSeriesAnalyser
+from hil.drivers.rs_fsv import RohdeSchwarzFSVAnalyser
+from hil.sim.scpi import serve_twins
+from hil.sim.scpi.recorders import RecordingBiasSource, RecordingPulseGenerator, RecordingSpectrumAnalyser
 
 VISA = {"visa_library": "@py", "read_termination": "\n", "write_termination": "\n", "timeout": 5000}
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from sim.scpi.dialect import Call
-from sim.scpi.errors import ErrorQueue, ScpiError
-from sim.scpi.framing import MessageFramer
-from sim.scpi.parser import Command, Node, parse_message, split_top_level
-from sim.scpi.tree import compile_pattern, forms, match
+from hil.sim.scpi.dialect import Call
+from hil.sim.scpi.errors import ErrorQueue, ScpiError
+from hil.sim.scpi.framing import MessageFramer
+from hil.sim.scpi.parser import Command, Node, parse_message, split_top_level
+from hil.sim.scpi.tree import compile_pattern, forms, match
 
 
 def commands(message: bytes) -> list[Command]:

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import pyvisa
 
-from sim.scpi import serve_twins
-from sim.scpi.recorders import RecordingBiasSource, RecordingPulseGenerator, RecordingSpectrumAnalyser
+from hil.sim.scpi import serve_twins
+from hil.sim.scpi.recorders import RecordingBiasSource, RecordingPulseGenerator, RecordingSpectrumAnalyser
 
 
 @pytest.fixture(scope="module")

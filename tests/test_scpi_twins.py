@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-twins = pytest.importorskip("sim.twins")
-oscillator = pytest.importorskip("sim.oscillator")
+twins = pytest.importorskip("hil.sim.twins")
+oscillator = pytest.importorskip("hil.sim.oscillator")
 
-from drivers.keithley import Keithley6221Bias  # noqa: E402
-from drivers.keysight_33500b import Keysight33500BPulse  # noqa: E402
-from drivers.keysight_81160a import Keysight81160APulse  # noqa: E402
-from drivers.keysight_xseries import KeysightXSeriesAnalyser  # noqa: E402
-from sim.scpi import serve_twins  # noqa: E402
+from hil.drivers.keithley import Keithley6221Bias  # noqa: E402
+from hil.drivers.keysight_33500b import Keysight33500BPulse  # noqa: E402
+from hil.drivers.keysight_81160a import Keysight81160APulse  # noqa: E402
+from hil.drivers.keysight_xseries import KeysightXSeriesAnalyser  # noqa: E402
+from hil.sim.scpi import serve_twins  # noqa: E402
 
 VISA = {"visa_library": "@py", "read_termination": "\n", "write_termination": "\n", "timeout": 10000}
 

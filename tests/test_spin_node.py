@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from hil.errors import HilError
-from models.spin_node import SpinNODE, Trace, TraceError, TrainConfig, load, nrmse, save, train
-from models.spin_node.rk4 import rk4_solve
+from hil.models.spin_node import SpinNODE, Trace, TraceError, TrainConfig, load, nrmse, save, train
+from hil.models.spin_node.rk4 import rk4_solve
 
 torch.set_num_threads(1)
 
@@ -125,7 +125,7 @@ def test_save_load_round_trip(tmp_path):
 
 def test_onnx_rollout_equals_torch(tmp_path):
     pytest.importorskip("onnxruntime")
-    from models.spin_node.onnx import OnnxRollout, export_step
+    from hil.models.spin_node.onnx import OnnxRollout, export_step
 
     model = _small_model()
     path = export_step(model, tmp_path / "step.onnx")
@@ -183,7 +183,7 @@ def _store_with(path, traces, names=("y", "u")):
 
 
 def test_cli_train_and_predict(tmp_path, capsys):
-    from hil.cli import main
+    from hil.app.cli import main
 
     h5 = tmp_path / "run.h5"
     _store_with(h5, [_linear_system_trace(s, n=120) for s in range(2)])
@@ -203,7 +203,7 @@ def test_cli_train_and_predict(tmp_path, capsys):
 
 
 def test_cli_refuses_a_trace_with_nan(tmp_path, capsys):
-    from hil.cli import main
+    from hil.app.cli import main
 
     bad = _good_trace(80)
     bad.y[5] = np.nan
@@ -217,7 +217,7 @@ def test_cli_refuses_a_trace_with_nan(tmp_path, capsys):
 @pytest.mark.parametrize("hidden", [20, 18])  # 18: the compiled rollout pads the width to 20 with zeros
 def test_compiled_rollout_equals_torch(hidden):
     pytest.importorskip("numba")
-    from models.spin_node.fast import FastRollout
+    from hil.models.spin_node.fast import FastRollout
 
     model = _small_model(hidden)
     rng = np.random.default_rng(5)

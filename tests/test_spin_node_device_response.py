@@ -9,9 +9,10 @@ import pytest
 
 from hil.bench import default_bench_path, load_bench
 from hil.errors import HilError
-from hil.procedure import get_procedure, run_procedure
+from hil.procedure import run_procedure
+from hil.protocols import get_procedure
 from hil.store import Store
-from protocols.device_response import sine_drive
+from hil.protocols.device_response import sine_drive
 
 
 def _tiny_skyrmion_bench(tmp_path):

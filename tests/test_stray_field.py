@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from hil.errors import StrayFieldInputError
-from sim.stray import (MU0, ScanSettings, bz_from_magnetisation, bz_thin_film_realspace, disk_bz,
+from hil.sim.stray import (MU0, ScanSettings, bz_from_magnetisation, bz_thin_film_realspace, disk_bz,
                        disk_bz_on_axis, equivalent_texture, scaled_field, scan)
 
 D = 20e-9  # sensor height, m
@@ -107,7 +107,7 @@ def test_bad_magnetisation_is_refused_with_the_remedy():
 
 @pytest.fixture(scope="module")
 def skyrmion() -> np.ndarray:
-    from sim.llg import LatticeParams, relaxed_skyrmion
+    from hil.sim.llg import LatticeParams, relaxed_skyrmion
 
     return relaxed_skyrmion(LatticeParams(L=48))
 

@@ -7,12 +7,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from hil.cli import main  # noqa: E402
+from hil.app.cli import main  # noqa: E402
 from hil.errors import StrayFieldInputError  # noqa: E402
 from hil.store import Store  # noqa: E402
-from models.stray_cnn import CNNConfig, StrayFieldCNN, load_dataset, predict  # noqa: E402
-from models.stray_onnx import StrayFieldSession, export_onnx  # noqa: E402
-from sim.stray.shapes import ShapeSpec, ellipse_amplitude, sample_field, write_dataset  # noqa: E402
+from hil.models.stray_cnn import CNNConfig, StrayFieldCNN, load_dataset, predict  # noqa: E402
+from hil.models.stray_onnx import StrayFieldSession, export_onnx  # noqa: E402
+from hil.sim.stray.shapes import ShapeSpec, ellipse_amplitude, sample_field, write_dataset  # noqa: E402
 
 SMALL = CNNConfig(channels=(4, 6, 8), depth=3, width=6, head=8)
 
@@ -106,7 +106,7 @@ def test_cli_trains_a_tiny_model_end_to_end(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "val MSE |m|" in text and "ONNX parity" in text
     # asking again for the same data set reuses it instead of drawing a new one
-    from hil.cli_stray import ensure_dataset
+    from hil.app.cli_stray import ensure_dataset
 
     with Store(tmp_path / "d.h5", "r") as store:
         (first,) = store.run_ids()

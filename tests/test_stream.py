@@ -15,7 +15,7 @@ from hil.errors import HilError
 from hil.onnx_io import StepSession
 from hil.preprocess import profile
 from hil.stream import FramePublisher, Labeller, LabelTally, Pacer, decode, encode_end, encode_frame, shard_of
-from models.classifier import ClassifierConfig, ProcessClassifier, export_onnx
+from hil.models.classifier import ClassifierConfig, ProcessClassifier, export_onnx
 
 
 @pytest.fixture(scope="module")

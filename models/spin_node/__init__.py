@@ -13,9 +13,9 @@ Modules: ``rk4`` (integrator), ``model`` (the network and its step),
 ``io`` (save / load), ``onnx`` (export and onnxruntime rollout).
 """
 
-from models.spin_node.data import Trace, TraceError, load_traces
-from models.spin_node.io import load, save
-from models.spin_node.model import SpinNODE
-from models.spin_node.train import TrainConfig, nrmse, train
+from hil.models.spin_node.data import Trace, TraceError, load_traces
+from hil.models.spin_node.io import load, save
+from hil.models.spin_node.model import SpinNODE
+from hil.models.spin_node.train import TrainConfig, nrmse, train
 
 __all__ = ["SpinNODE", "Trace", "TraceError", "TrainConfig", "load", "load_traces", "nrmse", "save", "train"]

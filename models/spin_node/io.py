@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from hil.errors import HilError
-from models.spin_node.model import NodeMeta, SpinNODE
+from hil.models.spin_node.model import NodeMeta, SpinNODE
 
 FORMAT = "spin-hil/spin-node/1"
 

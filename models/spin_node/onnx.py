@@ -19,7 +19,7 @@ import torch
 
 from hil.errors import HilError
 from hil.onnx_io import open_session, write_metadata
-from models.spin_node.model import SpinNODE
+from hil.models.spin_node.model import SpinNODE
 
 
 class _Step(torch.nn.Module):

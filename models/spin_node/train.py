@@ -18,8 +18,8 @@ from typing import Callable
 import numpy as np
 import torch
 
-from models.spin_node.data import Trace, check_traces
-from models.spin_node.model import NodeMeta, SpinNODE
+from hil.models.spin_node.data import Trace, check_traces
+from hil.models.spin_node.model import NodeMeta, SpinNODE
 
 
 @dataclass

@@ -2,7 +2,7 @@
 instruments that drive and read it (input AWG, bias rail source; the stock
 spectrum-analyser twin reads it)."""
 
-from sim.chip.chip import ChipTimeout, OscillatorChip
-from sim.chip.twins import ChipBiasSource, ChipInputAWG
+from hil.sim.chip.chip import ChipTimeout, OscillatorChip
+from hil.sim.chip.twins import ChipBiasSource, ChipInputAWG
 
 __all__ = ["ChipBiasSource", "ChipInputAWG", "ChipTimeout", "OscillatorChip"]

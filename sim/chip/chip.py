@@ -6,7 +6,7 @@ I = S (W_ext y^{n−1} + W_int y^n + b) + I_rail, where y^n is the on-chip
 high-pass filtered power (dy/dt = −2π f_cut y + dx/dt) and y^{−1} the input
 line. Integration is the digital model's: sub-steps of at most ``max_step``
 ns with the drive held, x by the exact logistic solution
-(:func:`sim.oscillator.logistic_step`, the same numpy kernel the oscillator
+(:func:`hil.sim.oscillator.logistic_step`, the same numpy kernel the oscillator
 array uses), y exactly for x linear over the sub-step.
 
 What the chip has and the digital model (models/oscillator_net.py) does not:
@@ -41,7 +41,7 @@ import math
 import numpy as np
 
 from hil.errors import InstrumentError
-from sim.oscillator import logistic_step
+from hil.sim.oscillator import logistic_step
 
 
 class ChipTimeout(InstrumentError, TimeoutError):

@@ -1,6 +1,6 @@
 """The instruments around the chip: an AWG on its input line and a source on its bias rail.
 
-The spectrum analyser is the stock :class:`sim.twins.SimSpectrumAnalyser`
+The spectrum analyser is the stock :class:`hil.sim.twins.SimSpectrumAnalyser`
 with the chip as its sample; these two complete a chip bench.
 """
 
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.chip.chip import OscillatorChip
-from sim.twins.base import GeneratorTwin
-from sim.twins.bias import CurrentSourceTwin
+from hil.sim.chip.chip import OscillatorChip
+from hil.sim.twins.base import GeneratorTwin
+from hil.sim.twins.bias import CurrentSourceTwin
 
 
 class ChipInputAWG(GeneratorTwin):

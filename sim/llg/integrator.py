@@ -6,8 +6,8 @@ stochastic field of the fluctuation–dissipation theorem has variance
 2αk_BT/(γμ_sΔt) per component per step; it is drawn from one generator per
 sample, so a sample's trajectory does not depend on what it is batched with.
 
-Two backends run the same Heun step: ``torch`` (:mod:`sim.llg.kernels`, any
-device, optionally torch.compile'd) and ``numba`` (:mod:`sim.llg.kernels_numba`,
+Two backends run the same Heun step: ``torch`` (:mod:`hil.sim.llg.kernels`, any
+device, optionally torch.compile'd) and ``numba`` (:mod:`hil.sim.llg.kernels_numba`,
 CPU only, one fused loop nest, threads over samples; per core 8–11× the
 compiled torch step at T = 0 and 4–5× at T > 0, see benchmarks/notes/llg.md).
 ``backend="auto"`` takes numba on CPU when it is installed and torch

@@ -5,7 +5,7 @@ and x (columns); |S_i| = 1. All kernels are pure torch, device-agnostic,
 and know nothing of time bookkeeping, fields as functions, or I/O.
 
 Effective field B_eff = −(1/μ_s) ∂H/∂S_i, in T, with every pair counted
-twice in H (see :mod:`sim.llg.params`):
+twice in H (see :mod:`hil.sim.llg.params`):
 
     B_ex  = (2J/μ_s) Σ_j S_j
     B_dmi = (2D/μ_s) [(S_{+x} − S_{−x}) × x̂ + (S_{+y} − S_{−y}) × ŷ]

@@ -1,4 +1,4 @@
-"""The Heun step of :mod:`sim.llg.kernels` as one fused numba loop nest (CPU).
+"""The Heun step of :mod:`hil.sim.llg.kernels` as one fused numba loop nest (CPU).
 
 Same physics, conventions and shapes as the torch kernels (spins (B, 3, L, L),
 component axis 1; c* = 2X/μ_s in T; Landau–Lifshitz form with per-sample
@@ -374,7 +374,7 @@ def advance(S: np.ndarray, fields: np.ndarray, g: np.ndarray, ga: np.ndarray, co
 
 
 def heun_step(S, b0, b1, noise, gdt, gadt, coef, periodic: bool, threads: int | None = None):
-    """Drop-in twin of :func:`sim.llg.kernels.heun_step` on CPU torch tensors (returns a new tensor)."""
+    """Drop-in twin of :func:`hil.sim.llg.kernels.heun_step` on CPU torch tensors (returns a new tensor)."""
     import torch
 
     out = S.detach().cpu().numpy().copy(order="C")

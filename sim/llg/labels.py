@@ -20,7 +20,7 @@ The rule looks only at spins — never at α, t_w or the pulse:
      region) → **mixed**.
 
 The process must be integrated until the label no longer changes (see
-:func:`sim.llg.simulate`); a state still in flight usually reads as mixed.
+:func:`hil.sim.llg.simulate`); a state still in flight usually reads as mixed.
 """
 
 from __future__ import annotations

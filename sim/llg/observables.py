@@ -67,7 +67,7 @@ def magnetisation(spins):
 
 
 def energy(spins, params: LatticeParams, field=None):
-    """Total energy of H in meV (see :mod:`sim.llg.params`); ``field`` (3,) or (B, 3) T."""
+    """Total energy of H in meV (see :mod:`hil.sim.llg.params`); ``field`` (3,) or (B, 3) T."""
     S, single = _as_batch(spins)
     b = None
     if field is not None:

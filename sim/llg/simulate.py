@@ -10,7 +10,7 @@ take their different courses. Wide pulses are not over at 105 ps
 (t_w = 40 ps is still at 27 % of B0), so the process is integrated beyond
 the last frame — to 5 t_w after the pulse centre plus ``settle`` — and then
 in steps of ``check_interval`` until the label of every sample stops
-changing, and only then labelled (see :mod:`sim.llg.labels`).
+changing, and only then labelled (see :mod:`hil.sim.llg.labels`).
 """
 
 from __future__ import annotations

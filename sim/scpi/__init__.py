@@ -6,7 +6,7 @@ the SCPI dialect of a real model (``DIALECTS``), on TCP loopback.
 
 from __future__ import annotations
 
-from sim.scpi.dialects import DIALECTS, get_dialect
-from sim.scpi.server import TwinServerGroup, serve_twins
+from hil.sim.scpi.dialects import DIALECTS, get_dialect
+from hil.sim.scpi.server import TwinServerGroup, serve_twins
 
 __all__ = ["DIALECTS", "TwinServerGroup", "get_dialect", "serve_twins"]

@@ -8,9 +8,9 @@ import math
 import re
 from typing import Sequence
 
-from sim.scpi.errors import ScpiError
-from sim.scpi.parser import Argument, Command
-from sim.scpi.tree import forms
+from hil.sim.scpi.errors import ScpiError
+from hil.sim.scpi.parser import Argument, Command
+from hil.sim.scpi.tree import forms
 
 _NUMBER = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-z/]*)")
 _PREFIXES = {"": 1.0, "EX": 1e18, "PE": 1e15, "T": 1e12, "G": 1e9, "MA": 1e6, "K": 1e3,

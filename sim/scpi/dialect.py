@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, Callable, ClassVar, Sequence
 
-from sim.scpi.arguments import Call, format_number
-from sim.scpi.errors import ErrorQueue, ScpiError
-from sim.scpi.parser import Command, parse_message
-from sim.scpi.tree import PatternNode, compile_pattern, match
+from hil.sim.scpi.arguments import Call, format_number
+from hil.sim.scpi.errors import ErrorQueue, ScpiError
+from hil.sim.scpi.parser import Command, parse_message
+from hil.sim.scpi.tree import PatternNode, compile_pattern, match
 
 __all__ = ["Call", "Dialect", "Spec", "choice", "flag", "format_number", "method", "number"]
 

@@ -10,7 +10,7 @@ block declaring more — is dropped up to the next newline and reported as
 
 from __future__ import annotations
 
-from sim.scpi.errors import ScpiError
+from hil.sim.scpi.errors import ScpiError
 
 #: Largest message accepted: a 16 M-point float waveform fits.
 MAX_MESSAGE = 80 << 20

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sim.scpi.errors import ScpiError
+from hil.sim.scpi.errors import ScpiError
 
 _QUOTES = (0x22, 0x27)  # " '
 _HASH = 0x23

@@ -3,7 +3,7 @@
 They are honest stand-ins, not twins: each keeps the last settings it was
 given and answers from them by a stated rule (an analyser line computed on
 the configured axis, a bias source into a fixed resistor). Tests and the
-round-trip benchmark serve them; the bench's physics twins live in ``sim.twins``.
+round-trip benchmark serve them; the bench's physics twins live in ``hil.sim.twins``.
 """
 
 from __future__ import annotations

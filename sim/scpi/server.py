@@ -2,7 +2,7 @@
 
 ``serve_twins({"spectrum_analyser": ("keysight_xseries", twin)})`` listens on
 127.0.0.1 (a free port unless given) and speaks the X-series dialect, so
-``drivers.keysight_xseries.KeysightXSeriesAnalyser("TCPIP0::127.0.0.1::PORT::SOCKET",
+``hil.drivers.keysight_xseries.KeysightXSeriesAnalyser("TCPIP0::127.0.0.1::PORT::SOCKET",
 visa_library="@py", read_termination="\\n", write_termination="\\n")`` drives the twin
 through real PyVISA. Commands of all the group's servers run one at a time
 under one lock, since twins of one bench may share a sample.
@@ -22,10 +22,10 @@ import threading
 import time
 from typing import Any, Mapping
 
-from sim.scpi.dialect import Dialect
-from sim.scpi.dialects import get_dialect
-from sim.scpi.errors import ScpiError
-from sim.scpi.framing import MessageFramer
+from hil.sim.scpi.dialect import Dialect
+from hil.sim.scpi.dialects import get_dialect
+from hil.sim.scpi.errors import ScpiError
+from hil.sim.scpi.framing import MessageFramer
 
 log = logging.getLogger(__name__)
 

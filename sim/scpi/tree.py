@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sim.scpi.parser import Node
+from hil.sim.scpi.parser import Node
 
 _TOKEN = re.compile(r"\[:?([^\]]+)\]|:?([^:\[\]]+)")
 

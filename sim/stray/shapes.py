@@ -1,7 +1,7 @@
 """Training data for the stray-field CNN: random uniformly magnetised ellipses and their B_z.
 
 Everything is in units of the sensor height d (the scale invariance of
-:mod:`sim.stray.forward`), so one data set serves every d, M_s and t ≪ d.
+:mod:`hil.sim.stray.forward`), so one data set serves every d, M_s and t ≪ d.
 Each sample: an ellipse with semi-axes in [a_min, a_max]·d, random centre and
 orientation, a tanh edge of width ``edge``·d, and one direction drawn uniformly
 on the sphere. Magnetisation and field are computed on a grid ``fine`` times

@@ -5,9 +5,9 @@ LLG skyrmion sample or an oscillator array), and logs every role call it
 receives in ``received`` so tests can prove what did — or did not — reach it.
 """
 
-from sim.twins.analyser import SimSpectrumAnalyser
-from sim.twins.bias import SimBiasSource
-from sim.twins.frames import SimFrameSource
-from sim.twins.pulse import SimPulseGenerator
+from hil.sim.twins.analyser import SimSpectrumAnalyser
+from hil.sim.twins.bias import SimBiasSource
+from hil.sim.twins.frames import SimFrameSource
+from hil.sim.twins.pulse import SimPulseGenerator
 
 __all__ = ["SimBiasSource", "SimFrameSource", "SimPulseGenerator", "SimSpectrumAnalyser"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from hil.roles import CurrentDrivenSample, Trace
-from sim.twins.base import TwinInstrument
+from hil.sim.twins.base import TwinInstrument
 
 
 def lorentzian_fraction(f: np.ndarray, centre: np.ndarray, fwhm: np.ndarray, rbw: float) -> np.ndarray:

@@ -4,13 +4,13 @@
 output relay — and knows its load only through two hooks: the load's
 resistance and how a delivered current reaches it. :class:`SimBiasSource`
 biases one oscillator of an oscillator sample; the chip's rail source
-(``sim.chip.twins.ChipBiasSource``) is the same instrument on another load.
+(``hil.sim.chip.twins.ChipBiasSource``) is the same instrument on another load.
 """
 
 from __future__ import annotations
 
 from hil.roles import CurrentDrivenSample
-from sim.twins.base import TwinInstrument
+from hil.sim.twins.base import TwinInstrument
 
 
 class CurrentSourceTwin(TwinInstrument):

@@ -7,7 +7,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from hil.roles import FieldDrivenSample
-from sim.twins.base import TwinInstrument
+from hil.sim.twins.base import TwinInstrument
 
 
 class SimFrameSource(TwinInstrument):

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from hil.roles import FieldDrivenSample
-from sim.twins.base import GeneratorTwin
+from hil.sim.twins.base import GeneratorTwin
 
 
 def field_direction(theta_deg: float, phi_deg: float) -> np.ndarray:

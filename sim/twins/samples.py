@@ -6,7 +6,7 @@ functions turn TOML scalars (with units in the names) into the model objects.
 
 from __future__ import annotations
 
-from sim.llg import LatticeParams, SkyrmionSample
+from hil.sim.llg import LatticeParams, SkyrmionSample
 
 
 def skyrmion_sample(size: int = 100, mu_s: float = 0.7, J: float = 0.500, D: float = 0.120, K: float = 0.100,

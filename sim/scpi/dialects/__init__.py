@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from hil.errors import UnknownNameError
-from sim.scpi.dialect import Dialect
-from sim.scpi.dialects.keithley2400 import Keithley2400Dialect
-from sim.scpi.dialects.keithley6221 import Keithley6221Dialect
-from sim.scpi.dialects.keysight33500b import Keysight33500BDialect
-from sim.scpi.dialects.keysight81160a import Keysight81160ADialect
-from sim.scpi.dialects.keysight_xseries import KeysightXSeriesDialect
-from sim.scpi.dialects.rs_fsv import RohdeSchwarzFSVDialect
+from hil.sim.scpi.dialect import Dialect
+from hil.sim.scpi.dialects.keithley2400 import Keithley2400Dialect
+from hil.sim.scpi.dialects.keithley6221 import Keithley6221Dialect
+from hil.sim.scpi.dialects.keysight33500b import Keysight33500BDialect
+from hil.sim.scpi.dialects.keysight81160a import Keysight81160ADialect
+from hil.sim.scpi.dialects.keysight_xseries import KeysightXSeriesDialect
+from hil.sim.scpi.dialects.rs_fsv import RohdeSchwarzFSVDialect
 
 DIALECTS: dict[str, type[Dialect]] = {
     cls.name: cls

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from hil.roles import SpectrumAnalyser
-from sim.scpi.dialect import Call, Dialect, Spec, flag, format_number, method, number
-from sim.scpi.errors import ScpiError
+from hil.sim.scpi.dialect import Call, Dialect, Spec, flag, format_number, method, number
+from hil.sim.scpi.errors import ScpiError
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from hil.roles import PulseGenerator
-from sim.scpi.dialect import Call, Dialect
-from sim.scpi.errors import ScpiError
+from hil.sim.scpi.dialect import Call, Dialect
+from hil.sim.scpi.errors import ScpiError
 
 #: The twin gets at most this many samples per pulse (32 MiB of float64).
 MAX_TWIN_SAMPLES = 1 << 22

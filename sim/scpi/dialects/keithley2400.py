@@ -13,8 +13,8 @@ from __future__ import annotations
 import time
 
 from hil.roles import BiasSource
-from sim.scpi.dialect import Call, Dialect, choice, flag, format_number, method, number
-from sim.scpi.errors import ScpiError
+from hil.sim.scpi.dialect import Call, Dialect, choice, flag, format_number, method, number
+from hil.sim.scpi.errors import ScpiError
 
 ELEMENTS = ("VOLTage", "CURRent", "RESistance", "TIME", "STATus")
 

@@ -12,7 +12,7 @@ what the 2182A answered (empty when nothing is waiting).
 from __future__ import annotations
 
 from hil.roles import BiasSource
-from sim.scpi.dialect import Call, Dialect, flag, format_number, method, number
+from hil.sim.scpi.dialect import Call, Dialect, flag, format_number, method, number
 
 
 class Keithley2182ADialect(Dialect):

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.scpi.dialect import Call, choice, flag, method, number
-from sim.scpi.dialects._generator import GeneratorDialect
-from sim.scpi.errors import ScpiError
+from hil.sim.scpi.dialect import Call, choice, flag, method, number
+from hil.sim.scpi.dialects._generator import GeneratorDialect
+from hil.sim.scpi.errors import ScpiError
 
 POINTS_RANGE = (8, 1_000_000)  # standard memory per output
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,11}")

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.scpi.dialect import Call, choice, flag, method, number
-from sim.scpi.dialects._generator import GeneratorDialect
-from sim.scpi.errors import ScpiError
+from hil.sim.scpi.dialect import Call, choice, flag, method, number
+from hil.sim.scpi.dialects._generator import GeneratorDialect
+from hil.sim.scpi.errors import ScpiError
 
 DAC_FULL_SCALE = 8191
 DAC_RATE = 2.5e9  # Sa/s, fixed

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.scpi.dialect import Call, choice, method
-from sim.scpi.dialects._analyser import AnalyserDialect, AnalyserRanges, analyser_commands, ieee_block
-from sim.scpi.errors import ScpiError
+from hil.sim.scpi.dialect import Call, choice, method
+from hil.sim.scpi.dialects._analyser import AnalyserDialect, AnalyserRanges, analyser_commands, ieee_block
+from hil.sim.scpi.errors import ScpiError
 
 RANGES = AnalyserRanges(frequency=(0.0, 26.5e9), rbw=(1.0, 8e6), vbw=(1.0, 50e6), points=(1, 40001),
                         sweep_time=(1e-6, 6000.0), min_span=10.0, default_points=1001)

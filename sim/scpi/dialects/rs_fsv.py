@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.scpi.dialect import Call, method
-from sim.scpi.dialects._analyser import AnalyserDialect, AnalyserRanges, analyser_commands, ieee_block
-from sim.scpi.errors import ScpiError
+from hil.sim.scpi.dialect import Call, method
+from hil.sim.scpi.dialects._analyser import AnalyserDialect, AnalyserRanges, analyser_commands, ieee_block
+from hil.sim.scpi.errors import ScpiError
 
 RANGES = AnalyserRanges(frequency=(0.0, 13.6e9), rbw=(1.0, 10e6), vbw=(1.0, 10e6), points=(101, 32001),
                         sweep_time=(1e-6, 16000.0), min_span=10.0, default_points=691)

@@ -37,7 +37,7 @@ def ensure_dataset(path: Path, n: int, n_train: int, seed: int, quiet: bool = Fa
 
     from hil.store import Store
 
-    shapes = importlib.import_module("sim.stray.shapes")
+    shapes = importlib.import_module("hil.sim.stray.shapes")
     spec = shapes.ShapeSpec()
     wanted = dict(asdict(spec), n=n, n_train=n_train, seed=seed)
     with Store(path) as store:
@@ -61,8 +61,8 @@ def onnx_parity(model, onnx_path: Path, b) -> float:
     """Largest |onnxruntime − torch| over the maps ``b`` (N, H, W)."""
     import numpy as np
 
-    cnn = importlib.import_module("models.stray_cnn")
-    sess = importlib.import_module("models.stray_onnx").StrayFieldSession(onnx_path)
+    cnn = importlib.import_module("hil.models.stray_cnn")
+    sess = importlib.import_module("hil.models.stray_onnx").StrayFieldSession(onnx_path)
     return float(np.max(np.abs(sess.reconstruct(b) - cnn.predict(model, b))))
 
 
@@ -72,8 +72,8 @@ def cmd_train_stray_field(args: argparse.Namespace) -> int:
     from hil.errors import HilError
 
     torch.set_num_threads(args.threads)
-    cnn = importlib.import_module("models.stray_cnn")
-    exporter = importlib.import_module("models.stray_onnx")
+    cnn = importlib.import_module("hil.models.stray_cnn")
+    exporter = importlib.import_module("hil.models.stray_onnx")
     out = Path(args.out)
     if out.suffix != ".onnx":
         raise HilError(f"--out {out}: give the ONNX file to write, e.g. out/stray.onnx")
@@ -153,7 +153,7 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
 
     from hil.errors import StrayFieldInputError
 
-    session = importlib.import_module("models.stray_onnx").StrayFieldSession(args.model, threads=args.threads)
+    session = importlib.import_module("hil.models.stray_onnx").StrayFieldSession(args.model, threads=args.threads)
     bz = _load_map(args.bz, "B_z map")
     geometry = (args.height, args.thickness, args.ms)
     if any(v is not None for v in geometry):
@@ -164,7 +164,7 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
             raise StrayFieldInputError(
                 f"scan pixel {args.pixel:g} m is {args.pixel / args.height:.3g} d; the model was trained at "
                 f"{session.pixel_over_d:g} d: resample the scan to {session.pixel_over_d * args.height:g} m pixels")
-        forward = importlib.import_module("sim.stray.forward")
+        forward = importlib.import_module("hil.sim.stray.forward")
         b = forward.scaled_field(bz, *geometry)
     else:
         b = bz

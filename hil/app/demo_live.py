@@ -27,7 +27,7 @@ LIVE_WIDTHS = tuple(w * PS for w in (2, 12, 30))
 def training_set(out: Path, size: int, theta_deg: float) -> str:
     """Run (or reuse) the training diagram in ``out``; return its run id."""
     from hil.store import Store
-    from protocols.process_diagram import DiagramSpec, sweep
+    from hil.protocols.process_diagram import DiagramSpec, sweep
 
     spec = DiagramSpec(theta_deg=theta_deg, alphas=TRAIN_ALPHAS, widths=TRAIN_WIDTHS, size=size, dt=5e-15,
                        batch=len(TRAIN_WIDTHS), threads=0)
@@ -50,11 +50,11 @@ def live_stage(bench: Any, out_dir: Path, size: int, theta_deg: float) -> list[d
 
     from hil.onnx_io import StepSession
     from hil.stream import FramePublisher, Labeller, publish_process, watch
-    from models.classifier import ClassifierConfig, export_onnx
-    from models.process_data import read_processes
-    from models.train_classifier import train_classifier
-    from protocols.pulse_frames import fire_pulse
-    from sim.llg import FRAMES_15PS
+    from hil.models.classifier import ClassifierConfig, export_onnx
+    from hil.models.process_data import read_processes
+    from hil.models.train_classifier import train_classifier
+    from hil.protocols.pulse_frames import fire_pulse
+    from hil.sim.llg import FRAMES_15PS
 
     train_file = out_dir / "demo_train.h5"
     run_id = training_set(train_file, size, theta_deg)

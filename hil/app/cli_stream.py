@@ -25,10 +25,10 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
     from hil.bench import load_bench
     from hil.stream import publish_process
-    from protocols.pulse_frames import fire_pulse
-    from sim.llg import FRAMES_5PS, FRAMES_15PS
+    from hil.protocols.pulse_frames import fire_pulse
+    from hil.sim.llg import FRAMES_5PS, FRAMES_15PS
 
-    from protocols.process_diagram import parse_quantity
+    from hil.protocols.process_diagram import parse_quantity
 
     times = {"15ps": FRAMES_15PS, "5ps": FRAMES_5PS}[args.frames]
     widths = [parse_quantity(w, "s") for w in args.t_w.split(",")]
@@ -51,7 +51,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from hil.stream import Pacer, publish_process
-    from models.process_data import read_processes
+    from hil.models.process_data import read_processes
 
     data = read_processes(args.run_file, args.run)
     pacer = Pacer(args.rate) if args.rate else None

@@ -17,7 +17,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import threading
 
     from hil.bench import load_bench
-    from sim.scpi.server import serve_twins
+    from hil.sim.scpi.server import serve_twins
 
     spec = load_bench(args.bench)
     with spec.open() as bench:

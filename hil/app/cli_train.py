@@ -20,10 +20,10 @@ def cmd_train_oscillator_net(args: argparse.Namespace) -> int:
     from hil.errors import HilError
 
     torch.set_num_threads(args.threads)
-    loop = importlib.import_module("protocols.chip_in_the_loop")
-    digits = importlib.import_module("models.digits")
-    net = importlib.import_module("models.oscillator_net")
-    train = importlib.import_module("models.train")
+    loop = importlib.import_module("hil.protocols.chip_in_the_loop")
+    digits = importlib.import_module("hil.models.digits")
+    net = importlib.import_module("hil.models.oscillator_net")
+    train = importlib.import_module("hil.models.train")
 
     out = Path(args.out)
     if args.chip_in_the_loop and not args.bench:
@@ -106,7 +106,7 @@ def plot_history(history: dict, path: Path, mode: str) -> None:
     plt.close(fig)
 
 
-#: The ``hil train`` model subparsers of the parser being built (see hil.cli).
+#: The ``hil train`` model subparsers of the parser being built (see hil.app.cli).
 TRAIN_MODELS: list[argparse._SubParsersAction] = []
 
 

@@ -2,7 +2,7 @@
 
 Runs the ``bench_tour`` procedure (every role of the bench) into an HDF5
 file, reads it back and prints what is in it; draws a PNG summary. Then the
-live stage (:mod:`hil.demo_live`): a classifier trained on twin processes
+live stage (:mod:`hil.app.demo_live`): a classifier trained on twin processes
 labels fresh processes frame by frame over ZMQ, beside their physics labels.
 """
 
@@ -14,7 +14,8 @@ from pathlib import Path
 
 def run_demo(out: Path, bench_path: str | None = None, plot: bool = True, live: bool = True) -> None:
     from hil.bench import load_bench
-    from hil.procedure import get_procedure, run_procedure
+    from hil.procedure import run_procedure
+    from hil.protocols import get_procedure
     from hil.store import Store
 
     from hil.bench import default_bench_path
@@ -44,7 +45,7 @@ def run_demo(out: Path, bench_path: str | None = None, plot: bool = True, live: 
         print(f"  summary plot → {png}")
     print(f"read it back: hil runs {out}   or   h5py.File('{out}')['runs/{run_id}/records']")
     if live:
-        from hil.demo_live import live_stage, print_live
+        from hil.app.demo_live import live_stage, print_live
 
         print("live labelling: train a classifier on twin processes, stream fresh ones through the labeller")
         size = int(spec.samples["skyrmion"].options["size"])

@@ -40,7 +40,8 @@ def cmd_bench_check(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from hil.bench import load_bench
-    from hil.procedure import get_procedure, parse_assignments, run_procedure
+    from hil.procedure import parse_assignments, run_procedure
+    from hil.protocols import get_procedure
     from hil.store import Store
 
     procedure = get_procedure(args.procedure)
@@ -66,8 +67,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_procedures(args: argparse.Namespace) -> int:
-    import protocols
-    from hil.procedure import get_procedure
+    import hil.protocols as protocols
+    from hil.protocols import get_procedure
 
     for name in sorted(protocols.PROCEDURES):
         proc = get_procedure(name)
@@ -80,7 +81,7 @@ def cmd_procedures(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from hil.demo import run_demo
+    from hil.app.demo import run_demo
 
     run_demo(Path(args.out), bench_path=args.bench, plot=not args.no_plot, live=not args.no_live)
     return 0
@@ -126,9 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     for mod in modules:
         if hasattr(mod, "register"):
             mod.register(sub)
-    # ``hil train MODEL``: the ``train`` parser belongs to hil.cli_train; other
+    # ``hil train MODEL``: the ``train`` parser belongs to hil.app.cli_train; other
     # modules add their models to it through ``register_train(models)``.
-    from hil import cli_train
+    from hil.app import cli_train
 
     for mod in modules:
         if hasattr(mod, "register_train"):
@@ -141,13 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
 #: (``hil train MODEL``). Imported only when the parser is built; heavy packages
 #: stay inside the commands.
 EXTENSION_MODULES: tuple[str, ...] = (
-    "hil.cli_twins",
-    "hil.cli_sim",
-    "hil.cli_train",
-    "hil.cli_classify",
-    "hil.cli_stream",
-    "hil.cli_stray",
-    "hil.cli_node",
+    "hil.app.cli_twins",
+    "hil.app.cli_sim",
+    "hil.app.cli_train",
+    "hil.app.cli_classify",
+    "hil.app.cli_stream",
+    "hil.app.cli_stray",
+    "hil.app.cli_node",
 )
 
 

@@ -11,7 +11,7 @@ def _read_all(sources: list[str]):
     """Processes of every FILE or FILE:RUN_ID, concatenated (all with the same frame stack shape)."""
     import numpy as np
 
-    from models.process_data import Processes, read_processes
+    from hil.models.process_data import Processes, read_processes
 
     parts = []
     for src in sources:
@@ -30,11 +30,11 @@ def _read_all(sources: list[str]):
 def cmd_train_classifier(args: argparse.Namespace) -> int:
     import torch
 
-    from models.classifier import ClassifierConfig, save
-    from models.train_classifier import train_classifier
+    from hil.models.classifier import ClassifierConfig, save
+    from hil.models.train_classifier import train_classifier
 
     torch.set_num_threads(args.threads)
-    from models.process_data import interior
+    from hil.models.process_data import interior
 
     data = _read_all(args.runs)
     if args.interior:
@@ -52,7 +52,7 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
 
 
 def cmd_export_classifier(args: argparse.Namespace) -> int:
-    from models.classifier import export_onnx, load
+    from hil.models.classifier import export_onnx, load
 
     model = load(args.model)
     cfg = model.config
@@ -64,8 +64,8 @@ def cmd_export_classifier(args: argparse.Namespace) -> int:
 
 def cmd_classify(args: argparse.Namespace) -> int:
     from hil.onnx_io import StepSession
-    from models.process_data import read_processes
-    from models.train_classifier import evaluate
+    from hil.models.process_data import read_processes
+    from hil.models.train_classifier import evaluate
 
     session = StepSession(args.model, threads=args.threads)
     data = read_processes(args.run_file, args.run)

@@ -23,9 +23,9 @@ def cmd_train_spin_node(args: argparse.Namespace) -> int:
     from hil.errors import HilError
 
     torch.set_num_threads(args.threads)
-    node = importlib.import_module("models.spin_node")
-    model_mod = importlib.import_module("models.spin_node.model")
-    train_mod = importlib.import_module("models.spin_node.train")
+    node = importlib.import_module("hil.models.spin_node")
+    model_mod = importlib.import_module("hil.models.spin_node.model")
+    train_mod = importlib.import_module("hil.models.spin_node.train")
 
     out = Path(args.out)
     inputs = _csv(args.inputs)
@@ -107,7 +107,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from hil.errors import HilError
 
     torch.set_num_threads(args.threads)
-    node = importlib.import_module("models.spin_node")
+    node = importlib.import_module("hil.models.spin_node")
     model = node.load(args.model)
     try:
         u = np.load(args.input)
