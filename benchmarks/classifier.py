@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from hil.models.classifier import ClassifierConfig, save  # noqa: E402
 from hil.models.process_data import interior, read_processes  # noqa: E402
 from hil.models.train_classifier import evaluate, predict_probs, train_classifier  # noqa: E402
-from hil.protocols.process_diagram import COLOURS  # noqa: E402
+from hil.sim.llg.diagram import COLOURS  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 UNKNOWN_COLOUR = "#d62728"

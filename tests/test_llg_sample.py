@@ -126,7 +126,7 @@ def test_blow_up_is_reported(skyrmion, monkeypatch):
 
 def test_unstable_time_step_marks_the_diagram_run_failed(tmp_path):
     from hil.store import Store
-    from hil.protocols.process_diagram import DiagramSpec, sweep
+    from hil.sim.llg.diagram import DiagramSpec, sweep
 
     spec = DiagramSpec(alphas=(0.3,), widths=(1 * PS,), size=16, frame_times=(0.0, 1 * PS), dt=50 * FS,
                        t_p=1 * PS, settle=0.0, max_time=2 * PS, batch=1)

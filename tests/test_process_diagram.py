@@ -14,7 +14,7 @@ import pytest
 
 from hil.errors import HilError
 from hil.store import Store
-from hil.protocols.process_diagram import DiagramSpec, parse_quantity, parse_range, plot_diagram, sweep
+from hil.sim.llg.diagram import DiagramSpec, parse_quantity, parse_range, plot_diagram, sweep
 
 PS = 1e-12
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,8 +54,8 @@ def test_dask_local_cluster_runs_the_same_sweep(tmp_path):
 # the killed sweep pauses 0.4 s after each point so the kill lands mid-sweep on any machine
 KILLED = r"""
 import sys, time
-import hil.protocols.process_diagram as pd
-from hil.protocols.process_diagram import DiagramSpec, sweep
+import hil.sim.llg.diagram as pd
+from hil.sim.llg.diagram import DiagramSpec, sweep
 real = pd.simulate_points
 pd.simulate_points = lambda sp, idx: (time.sleep(0.4), real(sp, idx))[1]
 spec = DiagramSpec(alphas=tuple(0.1 * k for k in range(1, 9)), **eval(sys.argv[2]))
@@ -88,7 +88,7 @@ def test_sweep_resumes_after_sigkill_without_recomputing(tmp_path):
         assert s.run(run_id).status == "running" and 3 <= len(before) < 16
     spec = DiagramSpec(alphas=tuple(0.1 * k for k in range(1, 9)), **tiny)
     computed: list[list[int]] = []
-    import hil.protocols.process_diagram as pd
+    import hil.sim.llg.diagram as pd
 
     real = pd.simulate_points
     pd.simulate_points = lambda sp, idx: (computed.append(idx), real(sp, idx))[1]

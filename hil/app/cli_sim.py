@@ -7,7 +7,7 @@ import json
 
 
 def cmd_process(args: argparse.Namespace) -> int:
-    from hil.protocols.process_diagram import DiagramSpec, parse_quantity, simulate_points
+    from hil.sim.llg.diagram import DiagramSpec, parse_quantity, simulate_points
 
     spec = DiagramSpec(theta_deg=args.theta, alphas=(args.alpha,), widths=(parse_quantity(args.t_w, "s"),),
                        temperature=parse_quantity(args.temperature, "K"), size=args.size, seed=args.seed)
@@ -24,7 +24,7 @@ def cmd_process(args: argparse.Namespace) -> int:
 
 
 def cmd_diagram(args: argparse.Namespace) -> int:
-    from hil.protocols.process_diagram import DiagramSpec, parse_quantity, parse_range, plot_diagram, sweep
+    from hil.sim.llg.diagram import DiagramSpec, parse_quantity, parse_range, plot_diagram, sweep
     from hil.sim.llg import FRAMES_5PS, FRAMES_15PS
 
     FRAME_SETS = {"15ps": FRAMES_15PS, "5ps": FRAMES_5PS}

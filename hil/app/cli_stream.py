@@ -28,7 +28,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from hil.protocols.pulse_frames import fire_pulse
     from hil.sim.llg import FRAMES_5PS, FRAMES_15PS
 
-    from hil.protocols.process_diagram import parse_quantity
+    from hil.sim.llg.diagram import parse_quantity
 
     times = {"15ps": FRAMES_15PS, "5ps": FRAMES_5PS}[args.frames]
     widths = [parse_quantity(w, "s") for w in args.t_w.split(",")]

@@ -27,7 +27,7 @@ LIVE_WIDTHS = tuple(w * PS for w in (2, 12, 30))
 def training_set(out: Path, size: int, theta_deg: float) -> str:
     """Run (or reuse) the training diagram in ``out``; return its run id."""
     from hil.store import Store
-    from hil.protocols.process_diagram import DiagramSpec, sweep
+    from hil.sim.llg.diagram import DiagramSpec, sweep
 
     spec = DiagramSpec(theta_deg=theta_deg, alphas=TRAIN_ALPHAS, widths=TRAIN_WIDTHS, size=size, dt=5e-15,
                        batch=len(TRAIN_WIDTHS), threads=0)

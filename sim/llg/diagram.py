@@ -1,4 +1,4 @@
-"""The skyrmion process diagram: sweep (α, t_w) at fixed θ and T on the LLG twin.
+"""The skyrmion process diagram (a twin-only study, not a protocol): sweep (α, t_w) at fixed θ and T on the LLG twin.
 
 Points are batched on the torch device (one :func:`hil.sim.llg.simulate` call per
 batch) and batches are spread over any ``concurrent.futures.Executor`` — a
@@ -6,7 +6,7 @@ batch) and batches are spread over any ``concurrent.futures.Executor`` — a
 Only the calling process writes the HDF5 store, one record per point as its
 batch returns, so a sweep killed at any moment resumes where it stopped.
 
-Why this protocol drives the sample twin rather than the roles: α and T are
+Why this study drives the sample twin rather than the roles: α and T are
 properties of the simulated sample, which no instrument sets, and the diagram
 needs thousands of points batched on one torch device. On a real bench (one
 sample, one α) the role-based ``pulse_frames`` procedure sweeps t_w through
@@ -26,7 +26,8 @@ import numpy as np
 
 from hil.errors import HilError
 from hil.store import Store
-from hil.sim.llg import FRAMES_15PS, LatticeParams, Pulse, simulate
+from hil.sim.llg.params import LatticeParams, Pulse
+from hil.sim.llg.simulate import FRAMES_15PS, simulate
 
 PS = 1e-12
 PROTOCOL = "process_diagram"
