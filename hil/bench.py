@@ -8,17 +8,24 @@ A bench is a TOML file::
     max_compliance_voltage = 10.0  # V
     max_pulse_amplitude = 5.0      # V
     [samples.skyrmion]             # twins only: the simulated device under test
-    class = "hil.sim.llg.SkyrmionSample"
+    class = "llg-sample"
     options = { alpha = 0.36 }
     [roles.bias_source]            # a real instrument ...
-    driver = "hil.drivers.keithley.Keithley6221Bias"
+    driver = "keithley6221"
     resource = "GPIB0::12::INSTR"
     options = { timeout = 5000 }
     [roles.frame_source]           # ... or a twin of one
-    twin = "hil.sim.twins.SimFrameSource"
+    twin = "sim-frame-source"
     sample = "skyrmion"
 
-:func:`load_bench` validates all of it — roles, classes, resources, limits,
+Drivers, twins and samples are named by their **registered name**
+(:mod:`hil.registry`; ``hil bench check --list``), never by import path: a
+bench file is shared and untrusted, and nothing in it is imported or called.
+The dotted paths of spin-hil's own classes that bench files used before the
+registry (``drivers.keithley.Keithley6221Bias``) are still accepted for one
+release, translated to their registered name with a deprecation notice.
+
+:func:`load_bench` validates all of it — roles, names, resources, limits,
 sample references — and reports every problem at once, before any
 instrument is touched. :meth:`BenchSpec.open` then connects, and the
 :class:`Bench` it returns is a context manager that switches every output off
@@ -27,14 +34,14 @@ and closes every connection on exit, whatever the exit.
 
 from __future__ import annotations
 
-import importlib
 import math
 import tomllib
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hil import roles
+from hil import registry, roles
 from hil.errors import BenchError, HilError, InstrumentError
 from hil.guards import GUARDS, Guard, Limits, role_members
 
@@ -53,7 +60,7 @@ def default_bench_path() -> Path:
 class RoleSpec:
     role: str
     kind: str  # "driver" or "twin"
-    class_path: str
+    name: str  # registered name
     cls: type
     resource: str | None = None
     sample: str | None = None
@@ -64,21 +71,36 @@ class RoleSpec:
 @dataclass(frozen=True)
 class SampleSpec:
     name: str
-    class_path: str
+    registered: str  # registered sample name
     cls: type
     options: dict[str, Any] = field(default_factory=dict)
 
 
-def import_class(path: str) -> type:
-    """Import ``package.module.Class`` by dotted name."""
-    module_name, _, attr = path.rpartition(".")
-    if not module_name:
-        raise ImportError(f"{path!r} is not a dotted path 'package.module.Class'")
-    module = importlib.import_module(module_name)
+def resolve_name(kind: str, value: Any, key: str, problem, deprecations: list[str]) -> tuple[str, type] | None:
+    """The registered name and class that ``value`` names; report a problem (never import) otherwise.
+
+    Returns ``None`` after reporting. An old dotted path of a spin-hil class is
+    translated to its registered name with a deprecation notice.
+    """
+    if not isinstance(value, str) or not value:
+        problem(key, f"must be the registered name of a {kind} (see `hil bench check --list`)")
+        return None
+    name = value
+    if name not in registry.names(kind):
+        legacy = registry.name_for_legacy_path(kind, value)
+        if legacy is None:
+            known = ", ".join(registry.names(kind)) or "none installed"
+            why = ("bench files name registered entries, not import paths; " if "." in value or ":" in value else "")
+            problem(key, f"{value!r} is not a registered {kind}; {why}registered {kind}s: {known}")
+            return None
+        note = f"{key}: {value!r} is a deprecated import path; write {legacy!r} (its registered name)"
+        deprecations.append(note)
+        name = legacy
     try:
-        return getattr(module, attr)
-    except AttributeError:
-        raise ImportError(f"module {module_name!r} has no {attr!r}") from None
+        return name, registry.load(kind, name)
+    except registry.RegistryError as exc:
+        problem(key, str(exc))
+        return None
 
 
 def missing_members(cls: type, role: type) -> list[str]:
@@ -96,6 +118,7 @@ class BenchSpec:
     limits: Limits
     roles: dict[str, RoleSpec]
     samples: dict[str, SampleSpec]
+    deprecations: tuple[str, ...] = ()
 
     def open(self) -> "Bench":
         """Instantiate samples and instruments; on any failure close what was opened."""
@@ -105,7 +128,7 @@ class BenchSpec:
                 bench.samples[name] = spec.cls(**spec.options)
             for role, spec in self.roles.items():
                 bench._raw[role] = self._connect(spec, bench.samples)
-                bench.roles[role] = GUARDS[role](bench._raw[role], self.limits, f"{role} ({spec.class_path})")
+                bench.roles[role] = GUARDS[role](bench._raw[role], self.limits, f"{role} ({spec.name})")
         except BaseException as exc:
             bench.close()
             if isinstance(exc, HilError) or not isinstance(exc, Exception):
@@ -209,7 +232,8 @@ def _validate(path: Path, text: str, data: dict) -> BenchSpec:
         problem(key, f"unknown key; expected one of {', '.join(sorted(TOP_KEYS))}")
 
     limits = _validate_limits(data.get("limits"), problem)
-    samples = _validate_samples(data.get("samples", {}), problem)
+    deprecations: list[str] = []
+    samples = _validate_samples(data.get("samples", {}), problem, deprecations)
 
     role_specs: dict[str, RoleSpec] = {}
     table = data.get("roles")
@@ -218,14 +242,16 @@ def _validate(path: Path, text: str, data: dict) -> BenchSpec:
         table = {}
     for role, entry in table.items():
         declared = list(data["samples"]) if isinstance(data.get("samples"), dict) else []
-        spec = _validate_role(role, entry, samples, declared, problem)
+        spec = _validate_role(role, entry, samples, declared, problem, deprecations)
         if spec is not None:
             role_specs[role] = spec
 
     if problems:
         raise BenchError(problems)
     assert limits is not None
-    return BenchSpec(path, text, str(data.get("name", path.stem)), limits, role_specs, samples)
+    for note in deprecations:
+        warnings.warn(f"{where}: {note}", FutureWarning, stacklevel=3)  # shown to users by default
+    return BenchSpec(path, text, str(data.get("name", path.stem)), limits, role_specs, samples, tuple(deprecations))
 
 
 def _validate_limits(table: Any, problem) -> Limits | None:
@@ -248,7 +274,7 @@ def _validate_limits(table: Any, problem) -> Limits | None:
     return Limits(**values) if len(values) == len(LIMIT_KEYS) else None
 
 
-def _validate_samples(table: Any, problem) -> dict[str, SampleSpec]:
+def _validate_samples(table: Any, problem, deprecations: list[str]) -> dict[str, SampleSpec]:
     samples: dict[str, SampleSpec] = {}
     if not isinstance(table, dict):
         problem("samples", "must be a table of [samples.<name>]")
@@ -264,20 +290,17 @@ def _validate_samples(table: Any, problem) -> dict[str, SampleSpec]:
         if not isinstance(options, dict):
             problem(f"{key}.options", "must be a table")
             options = {}
-        class_path = entry.get("class")
-        if not isinstance(class_path, str):
-            problem(f"{key}.class", "missing: the dotted path of the sample model")
+        if "class" not in entry:
+            problem(f"{key}.class", "missing: the registered name of the sample model, e.g. 'llg-sample'")
             continue
-        try:
-            cls = import_class(class_path)
-        except Exception as exc:
-            problem(f"{key}.class", f"cannot import {class_path!r} ({exc})")
-            continue
-        samples[name] = SampleSpec(name, class_path, cls, dict(options))
+        found = resolve_name("sample", entry["class"], f"{key}.class", problem, deprecations)
+        if found is not None:
+            samples[name] = SampleSpec(name, found[0], found[1], dict(options))
     return samples
 
 
-def _validate_role(role: str, entry: Any, samples: dict, declared_samples: list[str], problem) -> RoleSpec | None:
+def _validate_role(role: str, entry: Any, samples: dict, declared_samples: list[str], problem,
+                   deprecations: list[str]) -> RoleSpec | None:
     key = f"roles.{role}"
     if role not in roles.ROLES:
         problem(key, f"unknown role; known roles: {', '.join(roles.ROLES)}")
@@ -292,7 +315,6 @@ def _validate_role(role: str, entry: Any, samples: dict, declared_samples: list[
         problem(key, "needs exactly one of 'driver' (a real instrument) or 'twin' (a simulated one)")
         return None
     kind = kinds[0]
-    class_path = entry[kind]
     options = entry.get("options", {})
     if not isinstance(options, dict):
         problem(f"{key}.options", "must be a table")
@@ -312,18 +334,14 @@ def _validate_role(role: str, entry: Any, samples: dict, declared_samples: list[
         if sample not in declared_samples:
             problem(f"{key}.sample", f"no sample {sample!r}; defined: {', '.join(declared_samples) or 'none'}")
         ok = False
-    if not isinstance(class_path, str):
-        problem(f"{key}.{kind}", "must be a dotted class path")
+    found = resolve_name(kind, entry[kind], f"{key}.{kind}", problem, deprecations)
+    if found is None:
         return None
-    try:
-        cls = import_class(class_path)
-    except Exception as exc:
-        problem(f"{key}.{kind}", f"cannot import {class_path!r} ({exc})")
-        return None
+    name, cls = found
     missing = missing_members(cls, roles.ROLES[role])
     if missing:
-        problem(f"{key}.{kind}", f"{class_path} does not satisfy role {roles.ROLES[role].__name__}: lacks {', '.join(missing)}")
+        problem(f"{key}.{kind}", f"{name} does not satisfy role {roles.ROLES[role].__name__}: lacks {', '.join(missing)}")
         return None
     if not ok:
         return None
-    return RoleSpec(role, kind, class_path, cls, resource, sample, dict(options), entry.get("scpi"))
+    return RoleSpec(role, kind, name, cls, resource, sample, dict(options), entry.get("scpi"))

@@ -16,15 +16,15 @@ max_pulse_amplitude = 5.0
 
 OSCILLATOR_BENCH = LIMITS + """
 [samples.oscillators]
-class = "hil.sim.oscillator.OscillatorArray"
+class = "oscillator-array"
 options = { n = 2 }
 
 [roles.bias_source]
-twin = "hil.sim.twins.SimBiasSource"
+twin = "sim-bias-source"
 sample = "oscillators"
 
 [roles.spectrum_analyser]
-twin = "hil.sim.twins.SimSpectrumAnalyser"
+twin = "sim-spectrum-analyser"
 sample = "oscillators"
 """
 

@@ -24,30 +24,31 @@ def test_valid_bench_loads_without_connecting(oscillator_bench):
 
 
 def test_unknown_role(write_bench):
-    path = write_bench(OSCILLATOR_BENCH + '\n[roles.lock_in]\ntwin = "hil.sim.twins.SimBiasSource"\n')
+    path = write_bench(OSCILLATOR_BENCH + '\n[roles.lock_in]\ntwin = "sim-bias-source"\n')
     (f, key, reason), = problems(path)
     assert f == str(path) and key == "roles.lock_in"
     assert "unknown role" in reason and "bias_source" in reason
 
 
-def test_class_that_does_not_import(write_bench):
-    path = write_bench(OSCILLATOR_BENCH.replace("hil.sim.twins.SimBiasSource", "hil.sim.twins.NoSuchSource"))
+def test_unregistered_name_is_refused_with_the_known_names(write_bench):
+    path = write_bench(OSCILLATOR_BENCH.replace("sim-bias-source", "sim-no-such-source"))
     (_, key, reason), = problems(path)
     assert key == "roles.bias_source.twin"
-    assert "cannot import 'hil.sim.twins.NoSuchSource'" in reason
+    assert "'sim-no-such-source' is not a registered twin" in reason
+    assert "sim-bias-source" in reason and "chip-bias-source" in reason  # the list of known names
 
 
 def test_class_that_does_not_satisfy_its_role(write_bench):
     # an analyser twin cannot play a bias source: it lacks set_current and the rest
     path = write_bench(OSCILLATOR_BENCH.replace(
-        'twin = "hil.sim.twins.SimBiasSource"', 'twin = "hil.sim.twins.SimSpectrumAnalyser"'))
+        'twin = "sim-bias-source"', 'twin = "sim-spectrum-analyser"'))
     (_, key, reason), = problems(path)
     assert key == "roles.bias_source.twin"
     assert "does not satisfy role BiasSource" in reason and "set_current" in reason
 
 
 def test_driver_without_resource(write_bench):
-    path = write_bench(LIMITS + '[roles.bias_source]\ndriver = "hil.sim.twins.SimBiasSource"\n')
+    path = write_bench(LIMITS + '[roles.bias_source]\ndriver = "keithley6221"\n')
     (_, key, reason), = problems(path)
     assert key == "roles.bias_source.resource" and "VISA resource" in reason
 
@@ -65,8 +66,8 @@ def test_limit_missing_or_not_a_number(write_bench, line, reason):
 
 def test_every_problem_is_reported_at_once(write_bench):
     text = OSCILLATOR_BENCH.replace("max_bias_current = 0.005", "max_bias_current = -1")
-    text = text.replace("hil.sim.twins.SimSpectrumAnalyser", "nowhere.Analyser")
-    text += '\n[roles.frame_source]\ntwin = "hil.sim.twins.SimFrameSource"\nsample = "camera"\n'
+    text = text.replace("sim-spectrum-analyser", "nowhere-analyser")
+    text += '\n[roles.frame_source]\ntwin = "sim-frame-source"\nsample = "camera"\n'
     keys = {key for _, key, _ in problems(write_bench(text))}
     assert keys == {"limits.max_bias_current", "roles.spectrum_analyser.twin", "roles.frame_source.sample"}
 

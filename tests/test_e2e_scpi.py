@@ -25,14 +25,14 @@ from hil.store import Store
 from tests.conftest import LIMITS
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = '[samples.oscillators]\nclass = "hil.sim.oscillator.OscillatorArray"\noptions = { n = 2 }\n'
-TWIN_BIAS = '[roles.bias_source]\ntwin = "hil.sim.twins.SimBiasSource"\nsample = "oscillators"\nscpi = "keithley2400"\n'
-TWIN_SA = ('[roles.spectrum_analyser]\ntwin = "hil.sim.twins.SimSpectrumAnalyser"\nsample = "oscillators"\n'
+SAMPLE = '[samples.oscillators]\nclass = "oscillator-array"\noptions = { n = 2 }\n'
+TWIN_BIAS = '[roles.bias_source]\ntwin = "sim-bias-source"\nsample = "oscillators"\nscpi = "keithley2400"\n'
+TWIN_SA = ('[roles.spectrum_analyser]\ntwin = "sim-spectrum-analyser"\nsample = "oscillators"\n'
            'scpi = "keysight_xseries"\n')
 VISA = 'options = { visa_library = "@py", read_termination = "\\n", write_termination = "\\n", timeout = 3000 }\n'
 DRIVERS = {
-    "bias_source": "hil.drivers.keithley.Keithley2400Bias",
-    "spectrum_analyser": "hil.drivers.keysight_xseries.KeysightXSeriesAnalyser",
+    "bias_source": "keithley2400",
+    "spectrum_analyser": "keysight-xseries",
 }
 PARAMS = {"currents": "0.5e-3,2e-3,3e-3", "points": "201", "zero_span_time": "1e-6"}
 

@@ -23,6 +23,10 @@ def _sigterm_to_exit(signum, frame):  # noqa: ARG001 — signal handler signatur
 # -- commands -------------------------------------------------------------------
 
 def cmd_bench_check(args: argparse.Namespace) -> int:
+    if args.list:
+        return _list_registered()
+    if args.file is None:
+        raise SystemExit("hil bench check: give a bench file, or --list for the registered names")
     from hil.bench import load_bench
 
     spec = load_bench(args.file)
@@ -31,10 +35,31 @@ def cmd_bench_check(args: argparse.Namespace) -> int:
     print(f"  limits: bias current ≤ {lim.max_bias_current:g} A, compliance ≤ "
           f"{lim.max_compliance_voltage:g} V, pulse amplitude ≤ {lim.max_pulse_amplitude:g} V")
     for name, s in spec.samples.items():
-        print(f"  sample {name}: {s.class_path} {s.options or ''}".rstrip())
+        print(f"  sample {name}: {s.registered} {s.options or ''}".rstrip())
     for role, r in spec.roles.items():
         where = r.resource if r.kind == "driver" else f"sample {r.sample}" if r.sample else "no sample"
-        print(f"  {role:<18} {r.kind:<6} {r.class_path}  [{where}]")
+        print(f"  {role:<18} {r.kind:<6} {r.name}  [{where}]")
+    return 0
+
+
+def _list_registered() -> int:
+    """Every registered driver, twin and sample with the role(s) it plays and its module."""
+    from hil import registry, roles
+    from hil.guards import role_members
+
+    for kind in registry.GROUPS:
+        print(f"{kind}s:")
+        for entry in registry.entries(kind):
+            if kind == "sample":
+                plays = "sample"
+            else:
+                try:
+                    cls = registry.load(kind, entry.name)
+                    plays = ", ".join(r for r, proto in roles.ROLES.items()
+                                      if all(hasattr(cls, m) for m in role_members(proto))) or "no role"
+                except registry.RegistryError as exc:
+                    plays = f"broken ({exc})"
+            print(f"  {entry.name:<24} {plays:<22} {entry.target}")
     return 0
 
 
@@ -120,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="bench files").add_subparsers(dest="bench_command", required=True, metavar="ACTION")
     p = bench.add_parser("check", help="validate a bench file and print what plays each role")
-    p.add_argument("file")
+    p.add_argument("file", nargs="?", help="bench file (TOML)")
+    p.add_argument("--list", action="store_true", help="list every registered driver, twin and sample name, with role and module")
     p.set_defaults(func=cmd_bench_check)
 
     modules = [importlib.import_module(name) for name in EXTENSION_MODULES]
