@@ -51,5 +51,11 @@ def lookup(registry: dict, kind: str, name: str):
         raise UnknownNameError(kind, name, list(registry)) from None
 
 
-class StrayFieldInputError(HilError, ValueError):
-    """A magnetisation or B_z map cannot be used as given (shape, NaN, geometry)."""
+
+class InputDataError(HilError, ValueError):
+    """An array given as input cannot be used as given (shape, NaN, geometry, units).
+
+    Shared by every family that validates maps and frames at its boundary (the
+    stray-field forward model in hil.sim.stray, the stray-field CNN in
+    hil.models), so one ``except`` serves both; the message names the remedy.
+    """

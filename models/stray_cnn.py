@@ -27,7 +27,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from hil.errors import StrayFieldInputError
+from hil.errors import InputDataError
 
 
 def _branch(channels: int, depth: int, width: int) -> nn.Sequential:
@@ -103,7 +103,7 @@ def load_dataset(store_path: str | Path, run_id: str | None = None) -> tuple[Dat
                if store.run(i).attrs["protocol"] == "stray-field-shapes" and store.run(i).status == "complete"]
         if run_id is None:
             if not ids:
-                raise StrayFieldInputError(f"{store_path}: no complete stray-field data set; "
+                raise InputDataError(f"{store_path}: no complete stray-field data set; "
                                            "generate one with `hil train stray-field --data FILE`")
             run_id = ids[-1]
         run = store.run(run_id)

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from hil.errors import HilError, StrayFieldInputError
+from hil.errors import HilError, InputDataError
 from hil.onnx_io import open_session, write_metadata
 
 REQUIRED_META = ("kind", "pixels", "pixel_over_d", "outputs", "input", "version")
@@ -46,14 +46,14 @@ def check_map(b: np.ndarray, pixels: int) -> np.ndarray:
     if b.ndim == 2:
         b = b[None]
     if b.ndim != 3 or b.shape[-2:] != (pixels, pixels):
-        raise StrayFieldInputError(
+        raise InputDataError(
             f"B_z map of shape {given} refused: the model takes {pixels} × {pixels} pixels of "
             f"size d/2; resample or crop the scan to {pixels} × {pixels} first")
     if not np.issubdtype(b.dtype, np.number):
-        raise StrayFieldInputError(f"B_z map of dtype {b.dtype} refused: give a numeric array")
+        raise InputDataError(f"B_z map of dtype {b.dtype} refused: give a numeric array")
     bad = ~np.isfinite(b)
     if bad.any():
-        raise StrayFieldInputError(
+        raise InputDataError(
             f"B_z map has {int(bad.sum())} NaN/inf pixel(s): fill or interpolate the missing pixels before reconstructing")
     return b.astype(np.float32)[:, None]
 

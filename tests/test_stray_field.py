@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from hil.errors import StrayFieldInputError
+from hil.errors import InputDataError
 from hil.sim.stray import (MU0, ScanSettings, bz_from_magnetisation, bz_thin_film_realspace, disk_bz,
                        disk_bz_on_axis, equivalent_texture, scaled_field, scan)
 
@@ -95,13 +95,13 @@ def test_scaled_field_is_invariant_under_height_moment_and_thickness():
 def test_bad_magnetisation_is_refused_with_the_remedy():
     m = np.zeros((3, 8, 8))
     m[2, 3, 3] = np.nan
-    with pytest.raises(StrayFieldInputError, match="NaN"):
+    with pytest.raises(InputDataError, match="NaN"):
         bz_from_magnetisation(m, 1e-9, D, 1e-9, MS)
-    with pytest.raises(StrayFieldInputError, match="ms"):
+    with pytest.raises(InputDataError, match="ms"):
         bz_from_magnetisation(np.full((3, 8, 8), 0.8), 1e-9, D, 1e-9, MS)
-    with pytest.raises(StrayFieldInputError, match=r"\(3, H, W\)"):
+    with pytest.raises(InputDataError, match=r"\(3, H, W\)"):
         bz_from_magnetisation(np.zeros((8, 8)), 1e-9, D, 1e-9, MS)
-    with pytest.raises(StrayFieldInputError, match="height"):
+    with pytest.raises(InputDataError, match="height"):
         bz_from_magnetisation(np.zeros((3, 8, 8)), 1e-9, -D, 1e-9, MS)
 
 

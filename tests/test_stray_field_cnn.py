@@ -8,7 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from hil.app.cli import main  # noqa: E402
-from hil.errors import StrayFieldInputError  # noqa: E402
+from hil.errors import InputDataError  # noqa: E402
 from hil.store import Store  # noqa: E402
 from hil.models.stray_cnn import CNNConfig, StrayFieldCNN, load_dataset, predict  # noqa: E402
 from hil.models.stray_onnx import StrayFieldSession, export_onnx  # noqa: E402
@@ -65,11 +65,11 @@ def test_onnx_matches_torch_within_1e_5_for_any_batch(onnx_model):
 
 def test_wrong_size_or_nan_map_gets_a_clear_error(onnx_model):
     session = StrayFieldSession(onnx_model[1], threads=1)
-    with pytest.raises(StrayFieldInputError, match="32 × 32"):
+    with pytest.raises(InputDataError, match="32 × 32"):
         session.reconstruct(np.zeros((30, 32), np.float32))
     bad = np.zeros((32, 32), np.float32)
     bad[4, 7] = np.nan
-    with pytest.raises(StrayFieldInputError, match="NaN"):
+    with pytest.raises(InputDataError, match="NaN"):
         session.reconstruct(bad)
 
 

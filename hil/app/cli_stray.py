@@ -138,30 +138,30 @@ def _version() -> str:
 def _load_map(path: str, what: str):
     import numpy as np
 
-    from hil.errors import StrayFieldInputError
+    from hil.errors import InputDataError
 
     try:
         return np.load(path, allow_pickle=False)
     except FileNotFoundError:
-        raise StrayFieldInputError(f"{path}: no such file ({what})") from None
+        raise InputDataError(f"{path}: no such file ({what})") from None
     except ValueError as exc:
-        raise StrayFieldInputError(f"{path}: not a .npy array ({what}): {exc}") from None
+        raise InputDataError(f"{path}: not a .npy array ({what}): {exc}") from None
 
 
 def cmd_reconstruct(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from hil.errors import StrayFieldInputError
+    from hil.errors import InputDataError
 
     session = importlib.import_module("hil.models.stray_onnx").StrayFieldSession(args.model, threads=args.threads)
     bz = _load_map(args.bz, "B_z map")
     geometry = (args.height, args.thickness, args.ms)
     if any(v is not None for v in geometry):
         if any(v is None for v in geometry):
-            raise StrayFieldInputError("to scale a map in tesla give all of --height, --thickness and --ms "
+            raise InputDataError("to scale a map in tesla give all of --height, --thickness and --ms "
                                        "(or none, for a map already scaled to b = -4 pi d B_z / (mu0 M_s t))")
         if args.pixel is not None and abs(args.pixel / args.height - session.pixel_over_d) > 0.01 * session.pixel_over_d:
-            raise StrayFieldInputError(
+            raise InputDataError(
                 f"scan pixel {args.pixel:g} m is {args.pixel / args.height:.3g} d; the model was trained at "
                 f"{session.pixel_over_d:g} d: resample the scan to {session.pixel_over_d * args.height:g} m pixels")
         forward = importlib.import_module("hil.sim.stray.forward")
@@ -173,7 +173,7 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     if args.truth:
         truth = np.asarray(_load_map(args.truth, "true amplitude map"), dtype=float)
         if truth.shape != rec.shape[-2:]:
-            raise StrayFieldInputError(f"--truth of shape {truth.shape} does not match the map {rec.shape[-2:]}")
+            raise InputDataError(f"--truth of shape {truth.shape} does not match the map {rec.shape[-2:]}")
     line = f"reconstructed |m| in [{rec[0].min():.3f}, {rec[0].max():.3f}], m_z in [{rec[1].min():+.3f}, {rec[1].max():+.3f}]"
     if truth is not None:
         line += f"; MSE |m| vs truth {np.mean((rec[0] - np.abs(truth)) ** 2):.3e}"

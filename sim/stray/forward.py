@@ -30,7 +30,7 @@ import math
 
 import numpy as np
 
-from hil.errors import StrayFieldInputError
+from hil.errors import InputDataError
 
 MU0 = 4e-7 * math.pi * 1.00000000055  # vacuum permeability, T·m/A (CODATA 2018)
 
@@ -38,22 +38,22 @@ MU0 = 4e-7 * math.pi * 1.00000000055  # vacuum permeability, T·m/A (CODATA 2018
 def _check_geometry(pixel: float, height: float, thickness: float, ms: float) -> None:
     for name, value in (("pixel", pixel), ("height", height), ("thickness", thickness)):
         if not (np.isfinite(value) and value > 0):
-            raise StrayFieldInputError(f"{name} must be a positive length in metres, got {value!r}")
+            raise InputDataError(f"{name} must be a positive length in metres, got {value!r}")
     if not np.isfinite(ms):
-        raise StrayFieldInputError(f"saturation magnetisation must be finite (A/m), got {ms!r}")
+        raise InputDataError(f"saturation magnetisation must be finite (A/m), got {ms!r}")
 
 
 def canonical_magnetisation(m: np.ndarray) -> np.ndarray:
     """(3, H, W) or (N, 3, H, W) finite float64 with |m| ≤ 1 (+ rounding), else a clear error."""
     m = np.asarray(m, dtype=np.float64)
     if m.ndim not in (3, 4) or m.shape[-3] != 3:
-        raise StrayFieldInputError(
+        raise InputDataError(
             f"magnetisation of shape {m.shape} refused: give (3, H, W) or (N, 3, H, W) components (m_x, m_y, m_z)")
     if not np.all(np.isfinite(m)):
-        raise StrayFieldInputError("magnetisation contains NaN or inf; fill the missing pixels (e.g. with 0) first")
+        raise InputDataError("magnetisation contains NaN or inf; fill the missing pixels (e.g. with 0) first")
     norm = np.sqrt(np.sum(m * m, axis=-3))
     if norm.max(initial=0.0) > 1 + 1e-6:
-        raise StrayFieldInputError(
+        raise InputDataError(
             f"|m| reaches {norm.max():.4g} > 1: m is M/M_s; put the size of the moment in ms (A/m)")
     return m
 
@@ -96,7 +96,7 @@ def bz_from_magnetisation(m: np.ndarray, pixel: float, height: float, thickness:
     ny, nx = m.shape[-2:]
     shape = (ny, nx) if periodic else (pad * ny, pad * nx)
     if not periodic and pad < 1:
-        raise StrayFieldInputError(f"pad must be ≥ 1, got {pad}")
+        raise InputDataError(f"pad must be ≥ 1, got {pad}")
     spectrum = np.fft.rfft2(m, s=shape)
     tx, ty, tz = film_transfer(shape, pixel, height, thickness, ms, derivative)
     bk = spectrum[..., 0, :, :] * tx + spectrum[..., 1, :, :] * ty + spectrum[..., 2, :, :] * tz
@@ -107,7 +107,7 @@ def field_scale(height: float, thickness: float, ms: float) -> float:
     """The factor −4π d / (μ0 M_s t) that makes B_z dimensionless and d-, M_s-, t-free (t ≪ d)."""
     _check_geometry(1.0, height, thickness, ms)
     if ms == 0:
-        raise StrayFieldInputError("ms = 0: a non-magnetic film has no field to scale")
+        raise InputDataError("ms = 0: a non-magnetic film has no field to scale")
     return -4 * math.pi * height / (MU0 * ms * thickness)
 
 
@@ -134,7 +134,7 @@ def bz_thin_film_realspace(m: np.ndarray, pixel: float, height: float, thickness
     _check_geometry(pixel, height, thickness, ms)
     m = canonical_magnetisation(m)
     if m.ndim != 3:
-        raise StrayFieldInputError("bz_thin_film_realspace takes one (3, H, W) magnetisation")
+        raise InputDataError("bz_thin_film_realspace takes one (3, H, W) magnetisation")
     mp = np.pad(m, ((0, 0), (1, 1), (1, 1)))
     c = mp[:, 1:-1, 1:-1]
     lap = (mp[2, 2:, 1:-1] + mp[2, :-2, 1:-1] + mp[2, 1:-1, 2:] + mp[2, 1:-1, :-2] - 4 * c[2]) / pixel ** 2

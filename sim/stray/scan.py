@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hil.errors import StrayFieldInputError
+from hil.errors import InputDataError
 
 from .forward import bz_from_magnetisation, canonical_magnetisation
 
@@ -41,11 +41,11 @@ class ScanSettings:
     def __post_init__(self) -> None:
         for name in ("height", "pixel", "thickness", "cell"):
             if not getattr(self, name) > 0:
-                raise StrayFieldInputError(f"scan {name} must be > 0 m, got {getattr(self, name)!r}")
+                raise InputDataError(f"scan {name} must be > 0 m, got {getattr(self, name)!r}")
         if self.noise < 0 or self.pixels < 1:
-            raise StrayFieldInputError(f"scan noise must be ≥ 0 and pixels ≥ 1 ({self})")
+            raise InputDataError(f"scan noise must be ≥ 0 and pixels ≥ 1 ({self})")
         if self.sensor not in ("nv", "mfm"):
-            raise StrayFieldInputError(f"unknown sensor {self.sensor!r}; known: mfm, nv")
+            raise InputDataError(f"unknown sensor {self.sensor!r}; known: mfm, nv")
 
 
 def scan_points(spins_shape: tuple[int, int], settings: ScanSettings,
@@ -69,7 +69,7 @@ def scan(spins: np.ndarray, settings: ScanSettings, centre: tuple[float, float] 
     """The scan image (pixels × pixels) of a periodic (3, L, L) spin texture, noise included."""
     spins = canonical_magnetisation(spins)
     if spins.ndim != 3:
-        raise StrayFieldInputError("scan takes one (3, L, L) texture")
+        raise InputDataError("scan takes one (3, L, L) texture")
     field = bz_from_magnetisation(spins, pixel=settings.cell, height=settings.height,
                                   thickness=settings.thickness, ms=settings.ms, periodic=True,
                                   derivative=1 if settings.sensor == "mfm" else 0)

@@ -16,7 +16,7 @@ from typing import Iterator
 
 import numpy as np
 
-from hil.errors import StrayFieldInputError
+from hil.errors import InputDataError
 
 from .forward import bz_from_magnetisation, scaled_field
 
@@ -38,9 +38,9 @@ class ShapeSpec:
 
     def __post_init__(self) -> None:
         if not (0 < self.a_min <= self.a_max):
-            raise StrayFieldInputError(f"need 0 < a_min ≤ a_max, got {self.a_min}, {self.a_max}")
+            raise InputDataError(f"need 0 < a_min ≤ a_max, got {self.a_min}, {self.a_max}")
         if self.pixels < 4 or self.fine < 1 or self.pixel <= 0 or self.thickness <= 0 or self.edge <= 0:
-            raise StrayFieldInputError(f"invalid shape spec {self}")
+            raise InputDataError(f"invalid shape spec {self}")
 
 
 def ellipse_amplitude(spec: ShapeSpec, semi: tuple[float, float], angle: float, centre: tuple[float, float],
@@ -105,7 +105,7 @@ def write_dataset(store, spec: ShapeSpec, n: int, n_train: int, seed: int = 0, c
     ("train" for the first ``n_train`` samples, then "val"). Returns the run id.
     """
     if not (0 < n_train < n):
-        raise StrayFieldInputError(f"need 0 < n_train < n, got n_train = {n_train}, n = {n}")
+        raise InputDataError(f"need 0 < n_train < n, got n_train = {n_train}, n = {n}")
     params = dict(asdict(spec), n=n, n_train=n_train, seed=seed, chunk=chunk, units="lengths / d, b = -4 pi d B_z / (mu0 Ms t)")
     run = store.create_run(PROTOCOL, params, run_id=run_id)
     for index, lo in enumerate(range(0, n, chunk)):
