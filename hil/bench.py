@@ -51,9 +51,16 @@ ROLE_KEYS = {"driver", "twin", "resource", "options", "sample", "scpi"}
 SAMPLE_KEYS = {"class", "options"}
 
 
+def shipped_bench(name: str = "sim.toml") -> Path:
+    """A bench file that ships with the package (``benches/`` in the repository, ``hil/benches`` in a wheel)."""
+    from importlib.resources import files
+
+    return Path(str(files("hil.benches").joinpath(name)))
+
+
 def default_bench_path() -> Path:
-    """The simulated bench that ships with the repository (``benches/sim.toml``)."""
-    return Path(__file__).resolve().parent.parent / "benches" / "sim.toml"
+    """The simulated bench used when none is given (``benches/sim.toml``)."""
+    return shipped_bench("sim.toml")
 
 
 @dataclass(frozen=True)

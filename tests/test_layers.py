@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-FOLDERS = {"hil": "hil", "drivers": "hil.drivers", "sim": "hil.sim", "models": "hil.models",
+FOLDERS = {"hil": "hil", "drivers": "hil.drivers", "sim": "hil.sim", "models": "hil.models", "benches": "hil.benches",
            "protocols": "hil.protocols"}
 ALLOWED = {
     "base": {"base"},
@@ -166,5 +166,6 @@ def test_wheel_holds_only_the_one_top_level_package(tmp_path):
     tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert tops == {"hil"}
     assert "hil/sim/llg/integrator.py" in names and "hil/drivers/keithley.py" in names
+    assert "hil/benches/sim.toml" in names  # the default bench travels with the wheel
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "[spin_hil.drivers]" in zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -18,9 +18,9 @@ def run_demo(out: Path, bench_path: str | None = None, plot: bool = True, live: 
     from hil.protocols import get_procedure
     from hil.store import Store
 
-    from hil.bench import default_bench_path
+    from hil.bench import shipped_bench
 
-    spec = load_bench(bench_path or default_bench_path().with_name("demo.toml"))
+    spec = load_bench(bench_path or shipped_bench("demo.toml"))
     procedure = get_procedure("bench_tour")
     print(f"bench {spec.name!r} from {spec.path}: {', '.join(spec.roles)}")
     t0 = time.perf_counter()
