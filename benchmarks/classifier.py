@@ -33,17 +33,15 @@ sys.path.insert(0, str(ROOT))
 from hil.models.classifier import ClassifierConfig, save  # noqa: E402
 from hil.models.process_data import interior, read_processes  # noqa: E402
 from hil.models.train_classifier import evaluate, predict_probs, train_classifier  # noqa: E402
-from hil.sim.llg.diagram import COLOURS  # noqa: E402
+from hil.labels import COLOURS  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
-UNKNOWN_COLOUR = "#d62728"
 
 
 def draw(ax, data, labels, title):
-    colours = {**COLOURS, "mixed/unknown": UNKNOWN_COLOUR}
     for lab in dict.fromkeys(labels):
         sel = [i for i, x in enumerate(labels) if x == lab]
-        ax.scatter(data.t_w[sel] * 1e12, data.alpha[sel], c=colours.get(lab, "k"), marker="s", s=55,
+        ax.scatter(data.t_w[sel] * 1e12, data.alpha[sel], c=COLOURS.get(lab, "k"), marker="s", s=55,
                    label=f"{lab} ({len(sel)})")
     ax.set(xlabel="t_w (ps)", ylabel="α", title=title)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))

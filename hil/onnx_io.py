@@ -18,9 +18,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from hil.errors import HilError
+from hil.labels import UNKNOWN  # noqa: F401 — importable from here until ``decide`` moves
 from hil.preprocess import profile
-
-UNKNOWN = "mixed/unknown"
 
 
 def decide(probs: np.ndarray, labels: list[str] | tuple[str, ...], threshold: float) -> str:

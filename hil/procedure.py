@@ -14,16 +14,36 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
 from hil.errors import HilError, lookup
+from hil.quantities import parse_quantity, parse_values
 
 
 @dataclass(frozen=True)
 class Param:
-    """A declared procedure parameter: type, default, unit and why it exists."""
+    """A declared procedure parameter: type, default, unit and why it exists.
+
+    Text (``--param``, string defaults) is read through :mod:`hil.quantities`:
+    ``float`` is one quantity in ``unit`` (``"2V"``, ``"4.5GHz"``; a bare
+    number is refused when ``unit`` is set), ``list`` is values or ranges in
+    ``unit`` (``"0:4mA:9"``, ``"8ps,28ps"``) as a list of floats; any other
+    type (``int``, ``str``) converts the text itself.
+    """
 
     type: Callable[[str], Any]
     default: Any
     unit: str = ""
     doc: str = ""
+
+    def parse(self, value: Any) -> Any:
+        """``value`` as the procedure sees it: text converted, a list of numbers kept as floats."""
+        if self.type is list:
+            if isinstance(value, str):
+                return list(parse_values(value, self.unit))
+            return [float(v) for v in value]
+        if not isinstance(value, str) or self.type is str:
+            return value
+        if self.type is float:
+            return parse_quantity(value, self.unit)
+        return self.type(value)
 
 
 class Procedure(ABC):
@@ -43,12 +63,10 @@ class Procedure(ABC):
         out = {}
         for key, p in self.params.items():
             value = given.get(key, p.default)
-            if isinstance(value, str) and p.type is not str:
-                try:
-                    value = p.type(value)
-                except ValueError as exc:
-                    raise HilError(f"parameter {key}={value!r}: {exc}") from None
-            out[key] = value
+            try:
+                out[key] = p.parse(value)
+            except (TypeError, ValueError) as exc:
+                raise HilError(f"parameter {key}={value!r}: {exc}") from None
         return out
 
     @abstractmethod

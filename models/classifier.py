@@ -21,9 +21,10 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from hil.onnx_io import UNKNOWN, decide  # noqa: F401 — one decision rule, re-exported
+from hil.labels import CLASSES, UNKNOWN  # noqa: F401 — UNKNOWN re-exported with the decision rule
+from hil.onnx_io import decide  # noqa: F401 — one decision rule, re-exported
 
-LABELS = ("breathing", "switching", "collapse")
+LABELS = CLASSES
 THRESHOLD = 0.8
 
 

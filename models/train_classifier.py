@@ -17,7 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from hil.onnx_io import UNKNOWN, decide
+from hil.labels import PHYSICS, UNKNOWN
+from hil.onnx_io import decide
 from hil.preprocess import profile
 from hil.models.classifier import ClassifierConfig, ProcessClassifier
 from hil.models.process_data import Processes
@@ -118,9 +119,6 @@ def predict_probs(model: ProcessClassifier, frames: np.ndarray) -> np.ndarray:
         return torch.softmax(model.sequence_logits(x), dim=-1).numpy()
 
 
-PHYSICS_ROWS = ("breathing", "switching", "collapse", "mixed")
-
-
 def evaluate(final_probs: np.ndarray, physics: list[str], labels: tuple[str, ...], threshold: float) -> dict:
     """Network decisions on the last frame against physics labels: confusion, per-class and overall accuracy.
 
@@ -130,15 +128,15 @@ def evaluate(final_probs: np.ndarray, physics: list[str], labels: tuple[str, ...
     """
     cols = list(labels) + [UNKNOWN]
     decided = [decide(p, labels, threshold) for p in final_probs]
-    confusion = np.zeros((len(PHYSICS_ROWS), len(cols)), dtype=int)
+    confusion = np.zeros((len(PHYSICS), len(cols)), dtype=int)
     for truth, guess in zip(physics, decided):
-        confusion[PHYSICS_ROWS.index(truth), cols.index(guess)] += 1
+        confusion[PHYSICS.index(truth), cols.index(guess)] += 1
     per_class = {}
     correct = 0
-    for r, truth in enumerate(PHYSICS_ROWS):
+    for r, truth in enumerate(PHYSICS):
         n = int(confusion[r].sum())
         right = int(confusion[r, cols.index(truth if truth in labels else UNKNOWN)])
         correct += right
         per_class[truth] = {"n": n, "accuracy": right / n if n else float("nan")}
-    return {"decided": decided, "confusion": confusion.tolist(), "rows": list(PHYSICS_ROWS), "columns": cols,
+    return {"decided": decided, "confusion": confusion.tolist(), "rows": list(PHYSICS), "columns": cols,
             "per_class": per_class, "accuracy": correct / len(physics) if physics else float("nan")}

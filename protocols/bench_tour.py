@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from hil.procedure import Param, Procedure
-from hil.protocols.bias_sweep import BiasSweep, float_list
+from hil.protocols.bias_sweep import BiasSweep
 from hil.protocols.pulse_frames import PulseFrames
 
 
@@ -21,7 +21,7 @@ class BenchTour(Procedure):
     params = {
         **BiasSweep.params,
         **PulseFrames.params,
-        "currents": Param(float_list, "1.5e-3,2.5e-3,3.5e-3", "A", "one bias current per point"),
+        "currents": Param(list, "1.5mA,2.5mA,3.5mA", "A", "one bias current per point"),
     }
 
     def _split(self, params: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -15,20 +15,10 @@ import numpy as np
 from hil.procedure import Param, Procedure
 
 
-def float_list(text: str) -> list[float]:
-    """``"1e-3,2e-3"`` or ``"start:stop:n"`` (inclusive linspace) → list of floats."""
-    if isinstance(text, (list, tuple)):
-        return [float(v) for v in text]
-    if ":" in text:
-        start, stop, n = text.split(":")
-        return [float(v) for v in np.linspace(float(start), float(stop), int(n))]
-    return [float(v) for v in text.split(",") if v.strip()]
-
-
 class BiasSweep(Procedure):
     name = "bias_sweep"
     params = {
-        "currents": Param(float_list, "0:3e-3:4", "A", "bias currents, 'a,b,c' or 'start:stop:n'"),
+        "currents": Param(list, "0:3mA:4", "A", "bias currents, '1mA,2mA' or start:stop:count '0:3mA:4'"),
         "compliance": Param(float, 2.0, "V", "compliance voltage of the source"),
         "centre": Param(float, 4.5e9, "Hz", "spectrum centre"),
         "span": Param(float, 1.0e9, "Hz", "spectrum span"),

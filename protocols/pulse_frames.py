@@ -12,7 +12,6 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from hil.procedure import Param, Procedure
-from hil.protocols.bias_sweep import float_list
 
 
 def fire_pulse(bench: Any, amplitude: float, width: float, delay: float,
@@ -32,7 +31,7 @@ def fire_pulse(bench: Any, amplitude: float, width: float, delay: float,
 class PulseFrames(Procedure):
     name = "pulse_frames"
     params = {
-        "widths": Param(float_list, "8e-12,28e-12,40e-12", "s", "Gaussian sigma t_w of each pulse"),
+        "widths": Param(list, "8ps,28ps,40ps", "s", "Gaussian sigma t_w of each pulse"),
         "amplitude": Param(float, 5.0, "V", "pulse peak voltage (coil calibration turns it into tesla)"),
         "delay": Param(float, 40e-12, "s", "trigger to pulse centre, t_p"),
         "frame_start": Param(float, 0.0, "s", "first frame after the trigger"),

@@ -22,7 +22,7 @@ def test_help_does_not_import_heavy_packages():
 def test_bench_check_prints_roles(oscillator_bench, capsys):
     assert main(["bench", "check", str(oscillator_bench)]) == 0
     out = capsys.readouterr().out
-    assert "bias_source" in out and "hil.sim.twins.SimBiasSource" in out and "0.005 A" in out
+    assert "bias_source" in out and "sim-bias-source" in out and "0.005 A" in out
 
 
 def test_bad_bench_is_one_clear_error_without_traceback(write_bench, capsys):
@@ -35,7 +35,7 @@ def test_bad_bench_is_one_clear_error_without_traceback(write_bench, capsys):
 
 def test_run_then_list_runs(oscillator_bench, tmp_path, capsys):
     out = tmp_path / "cli.h5"
-    rc = main(["run", "bias_sweep", "--bench", str(oscillator_bench), "--param", "currents=1e-3,2e-3",
+    rc = main(["run", "bias_sweep", "--bench", str(oscillator_bench), "--param", "currents=1mA,2mA",
                "--param", "points=51", "--out", str(out), "--quiet"])
     assert rc == 0
     assert main(["runs", str(out)]) == 0
@@ -45,7 +45,7 @@ def test_run_then_list_runs(oscillator_bench, tmp_path, capsys):
 
 def test_limit_violation_exits_nonzero_and_marks_the_run(oscillator_bench, tmp_path, capsys):
     out = tmp_path / "bad.h5"
-    rc = main(["run", "bias_sweep", "--bench", str(oscillator_bench), "--param", "currents=1e-3,8e-3",
+    rc = main(["run", "bias_sweep", "--bench", str(oscillator_bench), "--param", "currents=1mA,8mA",
                "--out", str(out), "--quiet"])
     assert rc == 1
     assert "max_bias_current" in capsys.readouterr().err
@@ -62,3 +62,20 @@ def test_bad_param_syntax(oscillator_bench, tmp_path, capsys):
 def test_runs_on_a_missing_file(tmp_path, capsys):
     assert main(["runs", str(tmp_path / "none.h5")]) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+def test_a_quantity_without_its_unit_is_refused(capsys):
+    try:
+        main(["sim", "process", "--alpha", "0.36", "--t-w", "28"])
+    except SystemExit as exc:
+        assert exc.code == 2
+    else:
+        raise AssertionError("--t-w 28 was accepted")
+    assert "28 what? give a unit, e.g. 28ps" in capsys.readouterr().err
+
+
+def test_a_procedure_parameter_without_its_unit_is_one_clear_error(oscillator_bench, tmp_path, capsys):
+    rc = main(["run", "bias_sweep", "--bench", str(oscillator_bench), "--param", "currents=1e-3,2e-3",
+               "--out", str(tmp_path / "x.h5"), "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "1e-3 what? give a unit, e.g. 1mA" in err and len(err.strip().splitlines()) == 1

@@ -34,7 +34,7 @@ DRIVERS = {
     "bias_source": "keithley2400",
     "spectrum_analyser": "keysight-xseries",
 }
-PARAMS = {"currents": "0.5e-3,2e-3,3e-3", "points": "201", "zero_span_time": "1e-6"}
+PARAMS = {"currents": "0.5mA,2mA,3mA", "points": "201", "zero_span_time": "1us"}
 
 
 class Served:
@@ -92,7 +92,7 @@ def test_server_killed_mid_sweep_fails_the_run_and_leaves_outputs_off(write_benc
     mixed = write_bench(LIMITS + SAMPLE + TWIN_BIAS + driver_entry("spectrum_analyser", served.resources["spectrum_analyser"]),
                         "mixed.toml")
     proc = get_procedure("bias_sweep")
-    params = dict(PARAMS, currents="1e-3:3e-3:40", settle="0.05")
+    params = dict(PARAMS, currents="1mA:3mA:40", settle="50ms")
     killer = threading.Timer(0.8, served.proc.kill)
     out = tmp_path / "killed.h5"
     try:
@@ -120,7 +120,7 @@ def test_hil_runs_lists_the_failed_run(tmp_path, oscillator_bench):
     from hil.app.cli import main
 
     out = tmp_path / "f.h5"
-    assert main(["run", "bias_sweep", "--bench", str(oscillator_bench), "--param", "currents=1e-3,9e-3",
+    assert main(["run", "bias_sweep", "--bench", str(oscillator_bench), "--param", "currents=1mA,9mA",
                  "--out", str(out), "--quiet"]) == 1
     with Store(out, "r") as store:
         info = store.runs()[0]

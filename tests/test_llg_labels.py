@@ -77,3 +77,16 @@ def test_skyrmion_across_periodic_edge_is_one_region():
 def test_initial_frame_without_background_raises():
     with pytest.raises(ValueError, match="no clear background"):
         label_process(np.zeros((L, L)), _uniform(-1))
+
+
+def test_one_spelling_of_every_label():
+    """The physics rule, the classifier, ONNX I/O and the plots share hil.labels; stored files hold these strings."""
+    import hil.labels as labels
+    from hil.onnx_io import UNKNOWN
+    from hil.sim.llg import LABELS
+
+    assert labels.PHYSICS == ("breathing", "switching", "collapse", "mixed") and LABELS is labels.PHYSICS
+    assert labels.CLASSES == labels.PHYSICS[:3] and labels.UNKNOWN == UNKNOWN == "mixed/unknown"
+    assert set(labels.COLOURS) == set(labels.PHYSICS) | {labels.UNKNOWN}
+    assert labels.agrees("mixed/unknown", "mixed") and labels.agrees("collapse", "collapse")
+    assert not labels.agrees("collapse", "mixed") and not labels.agrees("mixed/unknown", "breathing")

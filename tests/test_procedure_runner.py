@@ -14,7 +14,7 @@ from hil.store import Store
 def test_bias_sweep_on_twins(oscillator_bench, tmp_path):
     proc = get_procedure("bias_sweep")
     with Store(tmp_path / "s.h5") as store, load_bench(oscillator_bench).open() as bench:
-        run = run_procedure(proc, bench, store, {"currents": "0.5e-3,2e-3,4e-3", "points": "201"}, progress=False)
+        run = run_procedure(proc, bench, store, {"currents": "0.5mA,2mA,4mA", "points": "201"}, progress=False)
         recs = list(run.records())
         assert run.status == "complete" and len(recs) == 3
     # physics: below threshold (1 mA) no line; above it the line grows with current
@@ -29,7 +29,7 @@ def test_failure_marks_run_failed_and_keeps_records(oscillator_bench, tmp_path):
     proc = get_procedure("bias_sweep")
     with Store(tmp_path / "f.h5") as store, load_bench(oscillator_bench).open() as bench:
         with pytest.raises(HilError, match="max_bias_current"):
-            run_procedure(proc, bench, store, {"currents": "1e-3,2e-3,9e-3,3e-3", "points": "51"}, progress=False)
+            run_procedure(proc, bench, store, {"currents": "1mA,2mA,9mA,3mA", "points": "51"}, progress=False)
         run = store.run(store.run_ids()[0])
         assert run.status == "failed" and "max_bias_current" in run.attrs["message"]
         assert run.completed() == [0, 1]
@@ -38,7 +38,7 @@ def test_failure_marks_run_failed_and_keeps_records(oscillator_bench, tmp_path):
 
 def test_resume_measures_only_missing_points(oscillator_bench, tmp_path):
     proc = get_procedure("bias_sweep")
-    params = {"currents": "1e-3,2e-3,3e-3", "points": "51"}
+    params = {"currents": "1mA,2mA,3mA", "points": "51"}
     with Store(tmp_path / "r.h5") as store, load_bench(oscillator_bench).open() as bench:
         run = store.create_run("bias_sweep", proc.resolve(params))
         run.write_record(1, {"current": 2e-3, "marker": "kept"})
@@ -49,7 +49,7 @@ def test_resume_measures_only_missing_points(oscillator_bench, tmp_path):
         sweeps = [m for m, _ in bench.spectrum_analyser.instrument.received if m == "sweep"]
         assert len(sweeps) == 2  # points 0 and 2 only
         with pytest.raises(HilError, match="other parameters"):
-            run_procedure(proc, bench, store, {"currents": "5e-4"}, resume=run.run_id, progress=False)
+            run_procedure(proc, bench, store, {"currents": "0.5mA"}, resume=run.run_id, progress=False)
 
 
 def test_unknown_procedure_and_parameter():
@@ -57,3 +57,19 @@ def test_unknown_procedure_and_parameter():
         get_procedure("iv_curve")
     with pytest.raises(HilError, match="no parameter voltage"):
         get_procedure("bias_sweep").resolve({"voltage": "1"})
+
+
+def test_parameters_are_read_with_their_units():
+    proc = get_procedure("bias_sweep")
+    params = proc.resolve({"currents": "0:4mA:5", "compliance": "3V", "centre": "4.5GHz", "points": "51"})
+    assert params["currents"] == [0.0, 1e-3, 2e-3, 3e-3, 4e-3]
+    assert (params["compliance"], params["centre"], params["points"]) == (3.0, 4.5e9, 51)
+    assert proc.resolve({})["currents"] == [0.0, 1e-3, 2e-3, 3e-3]  # the declared default, "0:3mA:4"
+    assert proc.resolve({"currents": [1e-3, 2e-3]})["currents"] == [1e-3, 2e-3]  # numbers from code pass as they are
+    for given, words in (({"currents": "1e-3,2e-3"}, "currents='1e-3,2e-3': 1e-3 what? give a unit, e.g. 1mA"),
+                         ({"compliance": "2"}, "compliance='2': 2 what? give a unit, e.g. 2V"),
+                         ({"currents": "0:4mA:1e8"}, "must be a whole number"),
+                         ({"points": "many"}, "points='many'")):
+        with pytest.raises(HilError) as info:
+            proc.resolve(given)
+        assert words in str(info.value)

@@ -14,7 +14,8 @@ import pytest
 
 from hil.errors import HilError
 from hil.store import Store
-from hil.sim.llg.diagram import DiagramSpec, parse_quantity, parse_range, plot_diagram, sweep
+from hil.labels import PHYSICS
+from hil.sim.llg.diagram import DiagramSpec, plot_diagram, sweep
 
 PS = 1e-12
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +35,7 @@ def test_sweep_writes_one_record_per_point_and_plots(tmp_path):
         assert run.status == "complete" and run.completed() == [0, 1, 2, 3]
         rec = run.record(3)
         assert (rec["alpha"], rec["t_w"]) == (0.5, 2 * PS)
-        assert rec["frames"].shape == (3, 20, 20) and rec["label"] in ("breathing", "switching", "collapse", "mixed")
+        assert rec["frames"].shape == (3, 20, 20) and rec["label"] in PHYSICS
     counts = plot_diagram(out, run_id, tmp_path / "d.png")
     assert sum(counts.values()) == 4 and (tmp_path / "d.png").stat().st_size > 1000
 
@@ -105,9 +106,22 @@ def test_sweep_resumes_after_sigkill_without_recomputing(tmp_path):
         sweep(DiagramSpec(alphas=(0.2,), **tiny), out, resume=run_id, progress=False)
 
 
-def test_quantities_and_ranges():
-    assert parse_quantity("28ps", "s") == pytest.approx(28e-12)
-    assert parse_quantity("1.5K", "K") == 1.5
-    assert parse_range("2ps:40ps:3", "s") == pytest.approx((2e-12, 21e-12, 40e-12))
-    with pytest.raises(ValueError, match="start:stop:count"):
-        parse_range("1:2", "")
+
+def test_the_twin_defaults_have_one_home():
+    """dt, L, t_p, settle and frames come from hil.sim.llg.defaults everywhere (values as before the move)."""
+    import inspect
+
+    from hil.sim.llg import LatticeParams, Pulse, SkyrmionSample, defaults, simulate
+    from hil.sim.twins.samples import skyrmion_sample
+
+    assert (defaults.DT, defaults.SIZE, defaults.T_P, defaults.SETTLE) == (2e-15, 100, 40 * PS, 40 * PS)
+    assert defaults.FRAMES_15PS == tuple(t * PS for t in range(0, 106, 15)) and len(defaults.FRAMES_5PS) == 19
+    spec = DiagramSpec()
+    assert (spec.dt, spec.size, spec.t_p, spec.settle, spec.frame_times) == (
+        defaults.DT, defaults.SIZE, defaults.T_P, defaults.SETTLE, defaults.FRAMES_15PS)
+    assert LatticeParams().L == defaults.SIZE and Pulse(t_w=PS, theta=0.0).t_p == defaults.T_P
+    sim_defaults = inspect.signature(simulate).parameters
+    assert sim_defaults["dt"].default == defaults.DT and sim_defaults["settle"].default == defaults.SETTLE
+    assert inspect.signature(SkyrmionSample).parameters["dt"].default == defaults.DT
+    twin = inspect.signature(skyrmion_sample).parameters
+    assert twin["size"].default == defaults.SIZE and twin["dt_fs"].default * 1e-15 == defaults.DT

@@ -78,8 +78,8 @@ def test_cli_reconstruct_plots_and_refuses_bad_maps(onnx_model, tmp_path, capsys
     rng = np.random.default_rng(1)
     np.save(tmp_path / "bz.npy", rng.normal(0, 1e-3, size=(32, 32)))
     np.save(tmp_path / "truth.npy", np.zeros((32, 32)))
-    rc = main(["reconstruct", str(tmp_path / "bz.npy"), "--model", str(path), "--height", "20e-9",
-               "--thickness", "1e-9", "--ms", "1e6", "--pixel", "10e-9", "--truth", str(tmp_path / "truth.npy"),
+    rc = main(["reconstruct", str(tmp_path / "bz.npy"), "--model", str(path), "--height", "20nm",
+               "--thickness", "1nm", "--ms", "1MA/m", "--pixel", "10nm", "--truth", str(tmp_path / "truth.npy"),
                "--out", str(tmp_path / "rec.npy"), "--plot", str(tmp_path / "rec.png"), "--threads", "1"])
     assert rc == 0 and (tmp_path / "rec.png").stat().st_size > 1000
     assert np.load(tmp_path / "rec.npy").shape == (2, 32, 32)
@@ -92,8 +92,8 @@ def test_cli_reconstruct_plots_and_refuses_bad_maps(onnx_model, tmp_path, capsys
         rc = main(["reconstruct", str(tmp_path / name), "--model", str(path)])
         err = capsys.readouterr().err.strip()
         assert rc == 1 and words in err and len(err.splitlines()) == 1
-    rc = main(["reconstruct", str(tmp_path / "bz.npy"), "--model", str(path), "--height", "20e-9",
-               "--thickness", "1e-9", "--ms", "1e6", "--pixel", "20e-9"])
+    rc = main(["reconstruct", str(tmp_path / "bz.npy"), "--model", str(path), "--height", "20nm",
+               "--thickness", "1nm", "--ms", "1MA/m", "--pixel", "20nm"])
     assert rc == 1 and "resample" in capsys.readouterr().err
 
 

@@ -93,6 +93,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def cmd_procedures(args: argparse.Namespace) -> int:
     import hil.protocols as protocols
+    from hil.quantities import format_quantity
     from hil.protocols import get_procedure
 
     for name in sorted(protocols.PROCEDURES):
@@ -101,7 +102,8 @@ def cmd_procedures(args: argparse.Namespace) -> int:
         print(f"{name}: {doc}")
         for key, p in proc.params.items():
             unit = f" [{p.unit}]" if p.unit else ""
-            print(f"    {key}={p.default}{unit}  {p.doc}")
+            default = format_quantity(p.default, p.unit) if p.type is float and p.unit else p.default
+            print(f"    {key}={default}{unit}  {p.doc}")
     return 0
 
 

@@ -63,6 +63,7 @@ def cmd_export_classifier(args: argparse.Namespace) -> int:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
+    from hil.labels import agrees
     from hil.onnx_io import StepSession
     from hil.models.process_data import read_processes
     from hil.models.train_classifier import evaluate
@@ -78,7 +79,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
                           "rows": result["rows"], "columns": result["columns"]}))
         return 0
     for r in rows:
-        mark = "" if r["label"] == r["physics"] or (r["physics"] == "mixed" and r["label"] not in session.labels) else "  ≠"
+        mark = "" if agrees(r["label"], r["physics"], session.labels) else "  ≠"
         print(f"{r['process']:<48} {r['label']:<14} physics {r['physics']:<10}{mark}")
     print(f"{len(rows)} processes, agreement with the physics labels {100 * result['accuracy']:.1f} %")
     return 0

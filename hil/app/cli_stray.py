@@ -16,6 +16,8 @@ import json
 import time
 from pathlib import Path
 
+from hil.quantities import format_quantity, quantity_arg
+
 PARITY_TOL = 1e-5
 
 
@@ -162,8 +164,9 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
                                        "(or none, for a map already scaled to b = -4 pi d B_z / (mu0 M_s t))")
         if args.pixel is not None and abs(args.pixel / args.height - session.pixel_over_d) > 0.01 * session.pixel_over_d:
             raise InputDataError(
-                f"scan pixel {args.pixel:g} m is {args.pixel / args.height:.3g} d; the model was trained at "
-                f"{session.pixel_over_d:g} d: resample the scan to {session.pixel_over_d * args.height:g} m pixels")
+                f"scan pixel {format_quantity(args.pixel, 'm')} is {args.pixel / args.height:.3g} d; the model was "
+                f"trained at {session.pixel_over_d:g} d: resample the scan to "
+                f"{format_quantity(session.pixel_over_d * args.height, 'm')} pixels")
         forward = importlib.import_module("hil.sim.stray.forward")
         b = forward.scaled_field(bz, *geometry)
     else:
@@ -219,10 +222,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("reconstruct", help="magnetisation from a B_z map with the stray-field CNN (ONNX)")
     p.add_argument("bz", help="B_z map, .npy (H × W): scaled b, or tesla with --height/--thickness/--ms")
     p.add_argument("--model", required=True, help="ONNX model from `hil train stray-field`")
-    p.add_argument("--height", type=float, help="sensor height d above the film, m")
-    p.add_argument("--thickness", type=float, help="film thickness t, m")
-    p.add_argument("--ms", type=float, help="saturation magnetisation M_s, A/m")
-    p.add_argument("--pixel", type=float, help="scan pixel, m (checked against the model's d/2)")
+    p.add_argument("--height", type=quantity_arg("m"), help="sensor height d above the film, e.g. 20nm")
+    p.add_argument("--thickness", type=quantity_arg("m"), help="film thickness t, e.g. 1nm")
+    p.add_argument("--ms", type=quantity_arg("A/m"), help="saturation magnetisation M_s, e.g. 1MA/m")
+    p.add_argument("--pixel", type=quantity_arg("m"), help="scan pixel, e.g. 10nm (checked against the model's d/2)")
     p.add_argument("--truth", help="true |m| map (.npy), drawn and scored when given")
     p.add_argument("--out", help="write the reconstruction (2 × H × W: |m|, m_z) to this .npy")
     p.add_argument("--plot", help="PNG of B_z, reconstruction and truth side by side")

@@ -7,6 +7,8 @@ import datetime as _dt
 import sys
 import threading
 
+from hil.quantities import quantity_arg, values_arg
+
 DEFAULT_IN = "tcp://127.0.0.1:5555"
 DEFAULT_OUT = "tcp://127.0.0.1:5556"
 
@@ -26,12 +28,11 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from hil.bench import load_bench
     from hil.stream import publish_process
     from hil.protocols.pulse_frames import fire_pulse
-    from hil.sim.llg import FRAMES_5PS, FRAMES_15PS
+    from hil.sim.llg.defaults import FRAME_SETS, T_P
 
-    from hil.sim.llg.diagram import parse_quantity
-
-    times = {"15ps": FRAMES_15PS, "5ps": FRAMES_5PS}[args.frames]
-    widths = [parse_quantity(w, "s") for w in args.t_w.split(",")]
+    times = FRAME_SETS[args.frames]
+    widths = args.t_w
+    delay = T_P if args.delay is None else args.delay
     rng = np.random.default_rng(args.seed)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     spec = load_bench(args.bench)
@@ -42,7 +43,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
             for k in range(args.processes):
                 width = float(rng.choice(widths)) if args.random else widths[k % len(widths)]
                 process = f"{spec.name}-{stamp}-{k}"
-                n = publish_process(pub, process, fire_pulse(bench, args.amplitude, width, args.delay, times))
+                n = publish_process(pub, process, fire_pulse(bench, args.amplitude, width, delay, times))
                 print(f"{process}: t_w = {width * 1e12:g} ps, {n} frames published", file=sys.stderr)
         finally:
             pub.close()
@@ -144,10 +145,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = stream.add_parser("publish", help="run processes on the bench's sample and publish each frame as it comes")
     p.add_argument("--bench", required=True, help="bench file with pulse_generator and frame_source roles")
     p.add_argument("--processes", type=int, default=3)
-    p.add_argument("--t-w", default="8ps,28ps,40ps", help="pulse widths, comma separated (default %(default)s)")
+    p.add_argument("--t-w", type=values_arg("s"), default="8ps,28ps,40ps",
+                   help="pulse widths with units: a comma list or start:stop:count (default %(default)s)")
     p.add_argument("--random", action="store_true", help="draw widths at random instead of cycling")
-    p.add_argument("--amplitude", type=float, default=5.0, help="pulse peak voltage, V")
-    p.add_argument("--delay", type=float, default=40e-12, help="trigger to pulse centre, s")
+    p.add_argument("--amplitude", type=quantity_arg("V"), default="5V", help="pulse peak voltage (default %(default)s)")
+    p.add_argument("--delay", type=quantity_arg("s"), default=None,
+                   help="trigger to pulse centre t_p, e.g. 40ps (default: the twin's t_p)")
     p.add_argument("--frames", choices=["15ps", "5ps"], default="15ps")
     p.add_argument("--seed", type=int, default=0)
     endpoint_args(p)

@@ -17,7 +17,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-PS = 1e-12
+from hil.sim.llg.defaults import FRAMES_15PS, SETTLE, T_P
+from hil.sim.llg.units import PS
+
 TRAIN_ALPHAS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 TRAIN_WIDTHS = tuple(w * PS for w in (2, 5, 8, 12, 16, 21, 26, 32, 40))
 #: At L = 32, θ = 40°, α = 0.36 (the demo bench) these breathe, switch and collapse (benchmarks/RESULTS.md).
@@ -29,6 +31,7 @@ def training_set(out: Path, size: int, theta_deg: float) -> str:
     from hil.store import Store
     from hil.sim.llg.diagram import DiagramSpec, sweep
 
+    # dt 5 fs, coarser than the twin's default: accurate enough at this lattice size, and the demo is short
     spec = DiagramSpec(theta_deg=theta_deg, alphas=TRAIN_ALPHAS, widths=TRAIN_WIDTHS, size=size, dt=5e-15,
                        batch=len(TRAIN_WIDTHS), threads=0)
     if out.exists():
@@ -54,7 +57,6 @@ def live_stage(bench: Any, out_dir: Path, size: int, theta_deg: float) -> list[d
     from hil.models.process_data import read_processes
     from hil.models.train_classifier import train_classifier
     from hil.protocols.pulse_frames import fire_pulse
-    from hil.sim.llg import FRAMES_15PS
 
     train_file = out_dir / "demo_train.h5"
     run_id = training_set(train_file, size, theta_deg)
@@ -92,8 +94,8 @@ def live_stage(bench: Any, out_dir: Path, size: int, theta_deg: float) -> list[d
         bench.pulse_generator.output_on()
         for k, width in enumerate(LIVE_WIDTHS):
             name = f"live-{k}"
-            publish_process(pub, name, fire_pulse(bench, 5.0, width, 40 * PS, FRAMES_15PS))
-            sample.advance_to(max(FRAMES_15PS[-1], 40 * PS + 5 * width + 40 * PS))  # settle for the physics label
+            publish_process(pub, name, fire_pulse(bench, 5.0, width, T_P, FRAMES_15PS))
+            sample.advance_to(max(FRAMES_15PS[-1], T_P + 5 * width + SETTLE))  # settle for the physics label
             deadline = time.monotonic() + 10
             while name not in finals and time.monotonic() < deadline:
                 time.sleep(0.01)
@@ -111,8 +113,9 @@ def live_stage(bench: Any, out_dir: Path, size: int, theta_deg: float) -> list[d
 
 
 def print_live(rows: list[dict]) -> None:
-    short = {"breathing": "B", "switching": "S", "collapse": "C", "mixed/unknown": "?"}
+    from hil.labels import LETTERS
+
     print(f"  {'process':<8} {'t_w (ps)':>8}  {'live label per frame (B/S/C/?)':<32} {'final':<14} physics")
     for r in rows:
-        seq = " ".join(short.get(x, x) for x in r["live"])
+        seq = " ".join(LETTERS.get(x, x) for x in r["live"])
         print(f"  {r['process']:<8} {r['t_w'] / PS:8.0f}  {seq:<32} {r['final']:<14} {r['physics']}")

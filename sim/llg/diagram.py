@@ -22,16 +22,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-import numpy as np
 
 from hil.errors import HilError
+from hil.labels import COLOURS, PHYSICS
 from hil.store import Store
+from hil.sim.llg.defaults import DT, FRAMES_15PS, SETTLE, SIZE, T_P
 from hil.sim.llg.params import LatticeParams, Pulse
-from hil.sim.llg.simulate import FRAMES_15PS, simulate
+from hil.sim.llg.simulate import simulate
+from hil.sim.llg.units import PS
 
-PS = 1e-12
 PROTOCOL = "process_diagram"
-COLOURS = {"breathing": "#4c72b0", "switching": "#dd8452", "collapse": "#55a868", "mixed": "#8c8c8c"}
 
 
 @dataclass(frozen=True)
@@ -42,13 +42,13 @@ class DiagramSpec:
     alphas: tuple[float, ...] = (0.36,)
     widths: tuple[float, ...] = (8 * PS, 28 * PS, 40 * PS)
     temperature: float = 0.0
-    size: int = 100
+    size: int = SIZE
     mu_s: float = 0.7
     periodic: bool = True
     frame_times: tuple[float, ...] = FRAMES_15PS
-    dt: float = 2e-15
-    t_p: float = 40 * PS
-    settle: float = 40 * PS
+    dt: float = DT
+    t_p: float = T_P
+    settle: float = SETTLE
     max_time: float | None = None
     batch: int = 8
     seed: int = 0
@@ -151,7 +151,8 @@ def plot_diagram(out: str | Path, run_id: str, png: str | Path) -> dict[str, int
         records = list(run.records())
     counts: dict[str, int] = {}
     fig, ax = plt.subplots(figsize=(6, 4.5))
-    for label, colour in COLOURS.items():
+    for label in PHYSICS:
+        colour = COLOURS[label]
         pts = [(r["t_w"] / PS, r["alpha"]) for r in records if r["label"] == label]
         counts[label] = len(pts)
         if pts:
@@ -165,30 +166,3 @@ def plot_diagram(out: str | Path, run_id: str, png: str | Path) -> dict[str, int
     plt.close(fig)
     return counts
 
-
-def parse_quantity(text: str, unit: str) -> float:
-    """'28ps' → 2.8e-11 (unit 's'), '1.5K' → 1.5, '40' → 40 in the base unit."""
-    prefixes = {"f": 1e-15, "p": 1e-12, "n": 1e-9, "u": 1e-6, "µ": 1e-6, "m": 1e-3, "": 1.0}
-    text = text.strip()
-    if unit and text.endswith(unit):
-        text = text[: -len(unit)]
-        scale = 1.0
-        for p, v in prefixes.items():
-            if p and text.endswith(p):
-                text, scale = text[: -len(p)], v
-                break
-        return float(text) * scale
-    return float(text)
-
-
-def parse_range(text: str, unit: str) -> tuple[float, ...]:
-    """'0.02:0.6:40' (inclusive, 40 points), '2ps:40ps:44', or a single value."""
-    parts = text.split(":")
-    if len(parts) == 1:
-        return (parse_quantity(parts[0], unit),)
-    if len(parts) != 3:
-        raise ValueError(f"range {text!r}: use start:stop:count")
-    start, stop, n = parse_quantity(parts[0], unit), parse_quantity(parts[1], unit), int(parts[2])
-    if n < 1:
-        raise ValueError(f"range {text!r}: count must be ≥ 1")
-    return tuple(float(v) for v in np.linspace(start, stop, n))

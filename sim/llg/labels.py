@@ -30,9 +30,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from hil.labels import BREATHING, COLLAPSE, MIXED, PHYSICS, SWITCHING
+
 from .observables import topological_charge
 
-LABELS = ("breathing", "switching", "collapse", "mixed")
+#: The labels this rule gives (the one spelling lives in :mod:`hil.labels`).
+LABELS = PHYSICS
 
 
 @dataclass(frozen=True)
@@ -93,12 +96,12 @@ def label_state(initial_background: int, summary: StateSummary) -> str:
     if initial_background not in (1, -1):
         raise ValueError(f"initial background must be +1 or −1, got {initial_background}")
     if summary.background == 0:
-        return "mixed"
+        return MIXED
     if summary.n_regions == 0:
-        return "collapse" if abs(summary.Q) < 0.5 else "mixed"
+        return COLLAPSE if abs(summary.Q) < 0.5 else MIXED
     if summary.n_regions == 1 and abs(abs(summary.Q) - 1) < 0.25:
-        return "breathing" if summary.background == initial_background else "switching"
-    return "mixed"
+        return BREATHING if summary.background == initial_background else SWITCHING
+    return MIXED
 
 
 def initial_background(initial_sz) -> int:

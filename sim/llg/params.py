@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .defaults import SIZE, T_P
 from .errors import LLGInputError
-from .units import GAMMA, MU_B, PS
+from .units import GAMMA, MU_B
 
 #: Nearest neighbours on the square lattice.
 COORDINATION = 4
@@ -43,7 +44,7 @@ class LatticeParams:
     (missing neighbours simply do not couple).
     """
 
-    L: int = 100
+    L: int = SIZE
     J: float = 0.500
     D: float = 0.120
     K: float = 0.100
@@ -95,7 +96,7 @@ class Pulse:
     t_w: float
     theta: float
     B0: float = 2.0
-    t_p: float = 40 * PS
+    t_p: float = T_P
     phi: float = 0.0
 
     def __post_init__(self) -> None:
@@ -112,7 +113,7 @@ class Pulse:
 
     @classmethod
     def from_degrees(cls, t_w: float, theta_deg: float, B0: float = 2.0,
-                     t_p: float = 40 * PS, phi_deg: float = 0.0) -> "Pulse":
+                     t_p: float = T_P, phi_deg: float = 0.0) -> "Pulse":
         """The same pulse with θ and φ given in degrees."""
         return cls(t_w=t_w, theta=math.radians(_finite("theta_deg", theta_deg)), B0=B0,
                    t_p=t_p, phi=math.radians(_finite("phi_deg", phi_deg)))

@@ -13,6 +13,7 @@ import math
 import numpy as np
 import torch
 
+from .defaults import DT
 from .errors import LLGInputError
 from .fields import BatchField
 from .integrator import Integrator
@@ -20,7 +21,6 @@ from .labels import label_process
 from .observables import energy, magnetisation, topological_charge
 from .params import LatticeParams
 from .relax import relaxed_skyrmion
-from .units import FS
 
 
 class SkyrmionSample:
@@ -33,7 +33,7 @@ class SkyrmionSample:
     """
 
     def __init__(self, params: LatticeParams = LatticeParams(), alpha: float = 0.36,
-                 temperature: float = 0.0, dt: float = 2 * FS, device="cpu",
+                 temperature: float = 0.0, dt: float = DT, device="cpu",
                  dtype=torch.float64, seed: int = 0, compile="auto", backend="auto"):
         if not isinstance(params, LatticeParams):
             raise LLGInputError(f"params must be a LatticeParams, got {type(params).__name__}")

@@ -22,6 +22,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from .defaults import DT, FRAMES_5PS, FRAMES_15PS, SETTLE  # noqa: F401 — FRAMES_* re-exported
 from .errors import LLGInputError
 from .fields import BatchField
 from .integrator import Integrator
@@ -29,12 +30,8 @@ from .labels import initial_background, label_state, summarise_state
 from .observables import energy, magnetisation, topological_charge
 from .params import LatticeParams, Pulse
 from .relax import relaxed_skyrmion
-from .units import FS, PS
+from .units import PS
 
-#: Default frames: every 15 ps over 105 ps from the trigger (8 frames).
-FRAMES_15PS = tuple(float(t) * PS for t in range(0, 106, 15))
-#: Denser frames: every 5 ps over 90 ps (19 frames).
-FRAMES_5PS = tuple(float(t) * PS for t in range(0, 91, 5))
 
 
 @dataclass
@@ -99,9 +96,9 @@ def _seeds(seed, n: int) -> list[int]:
 
 
 def simulate(params: LatticeParams, alphas, pulses: Pulse | Callable | Sequence,
-             temperatures=0.0, frame_times=FRAMES_15PS, dt: float = 2 * FS, device="cpu",
+             temperatures=0.0, frame_times=FRAMES_15PS, dt: float = DT, device="cpu",
              seed: int | Sequence[int] | None = 0, progress: bool = False, *,
-             dtype=torch.float64, settle: float = 40 * PS, check_interval: float = 20 * PS,
+             dtype=torch.float64, settle: float = SETTLE, check_interval: float = 20 * PS,
              max_time: float | None = None, compile="auto", initial=None,
              backend="auto") -> ProcessBatch:
     """Simulate B processes from the relaxed skyrmion, batched in one tensor.
