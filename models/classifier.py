@@ -3,7 +3,7 @@
 Reference (the published method): input the sorted S_z of every spin, one
 recurrent layer of 512 sigmoid units, softmax over breathing / switching /
 collapse; no class above 0.8 means "mixed / unknown". Beyond it: the same net
-on N quantiles of the sorted profile (``hil.preprocess.profile``), so one model
+on N quantiles of the sorted profile (``hil.models.preprocess.profile``), so one model
 serves any lattice size.
 
 The net is written as a single step, (x, h) → (probs, h'), because that is
@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from hil.labels import CLASSES, UNKNOWN  # noqa: F401 — UNKNOWN re-exported with the decision rule
-from hil.onnx_io import decide  # noqa: F401 — one decision rule, re-exported
+from hil.models.classifier_onnx import decide  # noqa: F401 — one decision rule, re-exported
 
 LABELS = CLASSES
 THRESHOLD = 0.8
@@ -73,13 +73,14 @@ class ProcessClassifier(nn.Module):
 
 
 def export_onnx(model: ProcessClassifier, path, int8: bool = False, **metadata):
-    """Write the ONNX step model with the metadata :class:`hil.onnx_io.StepSession` checks; return its path.
+    """Write the ONNX step model with the metadata :class:`hil.models.classifier_onnx.StepSession` checks; return its path.
 
     Labels, threshold, preprocessing and training run ids come from the
     model's config; ``metadata`` adds to (or overrides, e.g. ``version``) them.
     ``int8`` writes int8 weights (:func:`hil.onnx_io.quantize_int8`).
     """
-    from hil.onnx_io import export_step_model, quantize_int8
+    from hil.models.classifier_onnx import export_step_model
+    from hil.onnx_io import quantize_int8
     from hil.store import package_version
 
     cfg = model.config

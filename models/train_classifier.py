@@ -18,8 +18,8 @@ import torch
 from torch import nn
 
 from hil.labels import PHYSICS, UNKNOWN
-from hil.onnx_io import decide
-from hil.preprocess import profile
+from hil.models.classifier_onnx import decide
+from hil.models.preprocess import profile
 from hil.models.classifier import ClassifierConfig, ProcessClassifier
 from hil.models.process_data import Processes
 

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from hil.app.cli import main
-from hil.onnx_io import StepSession
-from hil.preprocess import profile
+from hil.models.classifier_onnx import StepSession
+from hil.models.preprocess import profile
 from hil.store import Store
 from hil.models.classifier import ClassifierConfig, load
 from hil.models.process_data import interior, read_processes
@@ -149,7 +149,7 @@ def test_sorted_model_refuses_a_frame_of_another_size(process_file, tmp_path):
     data = read_processes(process_file)
     cfg = ClassifierConfig(preprocessing="sorted", input_size=L * L, hidden=8)
     result = train_classifier(data, cfg, epochs=2, progress=False)
-    from hil.onnx_io import export_step_model
+    from hil.models.classifier_onnx import export_step_model
     from hil.errors import HilError
 
     export_step_model(result.model, tmp_path / "s.onnx", L * L, 8,

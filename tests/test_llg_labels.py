@@ -82,7 +82,7 @@ def test_initial_frame_without_background_raises():
 def test_one_spelling_of_every_label():
     """The physics rule, the classifier, ONNX I/O and the plots share hil.labels; stored files hold these strings."""
     import hil.labels as labels
-    from hil.onnx_io import UNKNOWN
+    from hil.labels import UNKNOWN
     from hil.sim.llg import LABELS
 
     assert labels.PHYSICS == ("breathing", "switching", "collapse", "mixed") and LABELS is labels.PHYSICS

@@ -12,8 +12,8 @@ import torch
 import zmq
 
 from hil.errors import HilError
-from hil.onnx_io import StepSession
-from hil.preprocess import profile
+from hil.models.classifier_onnx import StepSession
+from hil.models.preprocess import profile
 from hil.stream import FramePublisher, Labeller, LabelTally, Pacer, decode, encode_end, encode_frame, shard_of
 from hil.models.classifier import ClassifierConfig, ProcessClassifier, export_onnx
 

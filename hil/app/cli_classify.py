@@ -64,7 +64,7 @@ def cmd_export_classifier(args: argparse.Namespace) -> int:
 
 def cmd_classify(args: argparse.Namespace) -> int:
     from hil.labels import agrees
-    from hil.onnx_io import StepSession
+    from hil.models.classifier_onnx import StepSession
     from hil.models.process_data import read_processes
     from hil.models.train_classifier import evaluate
 

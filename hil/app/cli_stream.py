@@ -69,7 +69,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_label(args: argparse.Namespace) -> int:
-    from hil.onnx_io import StepSession
+    from hil.models.classifier_onnx import StepSession
     from hil.stream import Labeller
 
     session = StepSession(args.model, threads=args.threads)

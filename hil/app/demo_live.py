@@ -51,7 +51,7 @@ def live_stage(bench: Any, out_dir: Path, size: int, theta_deg: float) -> list[d
     import numpy as np
     import zmq
 
-    from hil.onnx_io import StepSession
+    from hil.models.classifier_onnx import StepSession
     from hil.stream import FramePublisher, Labeller, publish_process, watch
     from hil.models.classifier import ClassifierConfig, export_onnx
     from hil.models.process_data import read_processes
