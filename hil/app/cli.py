@@ -118,7 +118,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="hil", description="spin-hil: run measurement protocols on a real bench or on simulated twins.")
+        prog="hil", description="spin-hil: run measurement protocols on a real bench or on simulated twins.",
+        epilog="Bench files name drivers, twins and samples by registered name: `hil bench check --list`. "
+               "Quantities carry units (28ps, 2mA, 4.5GHz); ranges are start:stop:count. "
+               "Python packages: hil (base), hil.drivers, hil.sim, hil.models, hil.protocols, hil.app (this CLI).")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on error")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
