@@ -1,9 +1,10 @@
 """Chip-in-the-loop on the chip twin: digital-only deployed vs chip-in-the-loop vs ideal software.
 
-    python benchmarks/chip_in_the_loop.py --seeds 3 --epochs 40 [--finetune 10] [--roles-eval 50]
+    python benchmarks/chip_in_the_loop.py --seeds 3 --epochs 40 [--finetune 10] [--zero-span-eval 50]
 
 On benches/chip.toml (3 × 32 neurons, 10 % γ spread, readout noise 0.01,
-100 MHz detector, bias through a quantising source):
+100 MHz detectors into a 12-bit digitizer, 16-bit weight DACs, bias through a
+quantising source), everything through the bench's roles:
 
 - ideal:    trained on the digital model, evaluated on the digital model;
 - (a):      the same networks deployed on the chip (forward on the chip);
@@ -13,9 +14,11 @@ On benches/chip.toml (3 × 32 neurons, 10 % γ spread, readout noise 0.01,
             ``--finetune`` more epochs, evaluated on the chip.
 
 Seeds train side by side as an ensemble; each member is programmed into the
-one chip in turn. Training and evaluation use the batched readout;
-``--roles-eval N`` also evaluates member 0 of (a) and (b) through the roles
-(AWG + zero span, analyser RBW 8 MHz) on the first N test images.
+one chip in turn. Training and evaluation use the digitizer readout (a power
+detector per output, one segment per sequence, the batch in one acquisition);
+``--zero-span-eval N`` (old name ``--roles-eval``) also evaluates member 0 of
+(a) and (b) through the analyser (AWG + zero span, RBW 8 MHz) on the first N
+test images.
 Writes benchmarks/results/oscillator_chip_in_the_loop.json.
 """
 
@@ -38,8 +41,8 @@ from hil.bench import load_bench  # noqa: E402
 from hil.models.digits import load_digits_sequences  # noqa: E402
 from hil.models.oscillator_net import OscillatorNet  # noqa: E402
 from hil.models.train import TrainConfig, accuracy, make_optimizer, train_epoch  # noqa: E402
-from hil.protocols.chip_in_the_loop import (BatchLink, RoleLink, chip_accuracy, chip_states,  # noqa: E402
-                                        output_frequencies, power_up)
+from hil.protocols.chip_in_the_loop import (DigitizerLink, ZeroSpanLink, chip_accuracy,  # noqa: E402
+                                            chip_states, output_frequencies, power_up)
 
 
 def summary(values: list[float]) -> dict:
@@ -62,7 +65,7 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--finetune", type=int, default=0)
-    p.add_argument("--roles-eval", type=int, default=0)
+    p.add_argument("--zero-span-eval", "--roles-eval", dest="zero_span_eval", type=int, default=0)
     p.add_argument("--bench", default=str(ROOT / "benches" / "chip.toml"))
     args = p.parse_args(argv)
     torch.set_num_threads(1)
@@ -75,9 +78,10 @@ def main(argv=None) -> int:
                  "epochs": args.epochs, "torch": torch.__version__}
     spec = load_bench(args.bench)
     res["bench"] = spec.samples["chip"].options
+    res["readout"] = {role: spec.roles[role].options for role in ("digitizer", "weights")}
     with spec.open() as bench:
         power_up(bench, 2e-3, 2.0)
-        link = BatchLink(bench)
+        link = DigitizerLink(bench)
         software = OscillatorNet(ensemble=args.seeds, seed=0)
         in_loop = copy.deepcopy(software)
         res["seconds_software"] = train(software, data, cfg, None, args.epochs, log=log, label="software")
@@ -97,18 +101,18 @@ def main(argv=None) -> int:
             res["finetune_epochs"] = args.finetune
             log(f"(c) fine-tuned on chip {res['c_finetuned_on_chip']['median']:.2f} %")
             out.write_text(json.dumps(res, indent=1))
-        if args.roles_eval:
-            n = args.roles_eval
-            roles = RoleLink(bench, output_frequencies(2e9, 100e6, 64, 32))
+        if args.zero_span_eval:
+            n = args.zero_span_eval
+            zero_span = ZeroSpanLink(bench, output_frequencies(2e9, 100e6, 64, 32))
             for key, model in (("a", software), ("b", in_loop)):
                 single = OscillatorNet(seed=0)
                 single.load_state_dict({k: v[:1] for k, v in model.state_dict().items()})
                 t0 = time.perf_counter()
-                res[f"{key}_roles_path_first_{n}"] = 100 * chip_accuracy(single, roles, data.x_test[:n], data.y_test[:n])[0]
-                res[f"{key}_batched_path_first_{n}"] = 100 * chip_accuracy(single, link, data.x_test[:n], data.y_test[:n])[0]
-                res[f"seconds_roles_eval_{key}"] = time.perf_counter() - t0
-                log(f"({key}) member 0, first {n} test images: roles {res[f'{key}_roles_path_first_{n}']:.1f} %, "
-                    f"batched {res[f'{key}_batched_path_first_{n}']:.1f} %")
+                res[f"{key}_zero_span_first_{n}"] = 100 * chip_accuracy(single, zero_span, data.x_test[:n], data.y_test[:n])[0]
+                res[f"{key}_digitizer_first_{n}"] = 100 * chip_accuracy(single, link, data.x_test[:n], data.y_test[:n])[0]
+                res[f"seconds_zero_span_eval_{key}"] = time.perf_counter() - t0
+                log(f"({key}) member 0, first {n} test images: zero span {res[f'{key}_zero_span_first_{n}']:.1f} %, "
+                    f"digitizer {res[f'{key}_digitizer_first_{n}']:.1f} %")
             out.write_text(json.dumps(res, indent=1))
     log(f"wrote {out}")
     return 0

@@ -162,9 +162,90 @@ class FrameSourceGuard(Guard):
     role = roles.FrameSource
 
 
+def _count(name: str, value: Any, what: str, low: int = 1) -> int:
+    """An integer >= ``low`` (a float with no fraction is accepted), else LimitError."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float, np.floating)) \
+            or not math.isfinite(value) or value != int(value) or int(value) < low:
+        raise LimitError(f"{name}: {what} must be a whole number >= {low}, got {value!r}")
+    return int(value)
+
+
+class DigitizerGuard(Guard):
+    """Checks an acquisition's set-up is well formed before the digitizer sees it.
+
+    What the instrument can do (its channel count, maximum rate, memory) is
+    the instrument's to refuse; the guard refuses what no digitizer could do.
+    """
+
+    role = roles.Digitizer
+
+    def configure(self, channels, sample_rate: float, samples: int, segments: int,
+                  full_range: float, offset: float = 0.0) -> None:
+        chans = [_count(self._name, c, "a channel number") for c in np.atleast_1d(np.asarray(channels, dtype=object))]
+        if not chans:
+            raise LimitError(f"{self._name}: no channels to acquire")
+        if len(set(chans)) != len(chans):
+            raise LimitError(f"{self._name}: channels repeat: {chans}")
+        rate = _finite("sample rate", sample_rate, "Sa/s")
+        if rate <= 0:
+            raise LimitError(f"{self._name}: sample rate must be > 0 Sa/s, got {rate:g}")
+        samples = _count(self._name, samples, "samples per segment")
+        segments = _count(self._name, segments, "segments")
+        full_range = _finite("vertical range", full_range, "V")
+        if full_range <= 0:
+            raise LimitError(f"{self._name}: vertical range must be > 0 V, got {full_range:g}")
+        offset = _finite("vertical offset", offset, "V")
+        self._instrument.configure(chans, rate, samples, segments, full_range, offset)
+
+
+class WeightsGuard(Guard):
+    """Refuses weights of the wrong kinds or shapes, NaN, or outside the instrument's range.
+
+    The range is the instrument's own (its DAC's span, through the
+    calibration), read from ``ranges``; nothing is clipped: one value out of
+    range refuses the whole set, and the instrument never sees it.
+    """
+
+    role = roles.Weights
+
+    def set_weights(self, weights) -> None:
+        shapes, ranges = self._instrument.shapes, self._instrument.ranges
+        if not hasattr(weights, "keys"):
+            raise LimitError(f"{self._name}: weights must be a mapping of kind -> list of arrays, "
+                             f"kinds {', '.join(shapes)}")
+        problems = [f"unknown kind {k!r}" for k in weights if k not in shapes]
+        problems += [f"{k} missing" for k in shapes if k not in weights]
+        checked: dict[str, list[np.ndarray]] = {}
+        for kind, want in shapes.items():
+            if kind not in weights:
+                continue
+            arrays = list(weights[kind])
+            if len(arrays) != len(want):
+                problems.append(f"{kind}: {len(arrays)} arrays, this chip has {len(want)} layers")
+                continue
+            low, high, _ = ranges[kind]
+            checked[kind] = []
+            for layer, (a, shape) in enumerate(zip(arrays, want)):
+                a = np.array(a, dtype=float)
+                where = f"{kind}[{layer}]"
+                if a.shape != tuple(shape):
+                    problems.append(f"{where} has shape {a.shape}, the chip needs {tuple(shape)}")
+                elif not np.all(np.isfinite(a)):
+                    problems.append(f"{where} contains NaN or inf")
+                elif a.size and (a.min() < low or a.max() > high):
+                    problems.append(f"{where} spans [{a.min():.6g}, {a.max():.6g}], outside the range "
+                                    f"[{low:.6g}, {high:.6g}]")
+                checked[kind].append(a)
+        if problems:
+            raise LimitError(f"{self._name}: weights refused, nothing was set (never clipped): " + "; ".join(problems))
+        self._instrument.set_weights(checked)
+
+
 GUARDS: dict[str, type[Guard]] = {
     "pulse_generator": PulseGeneratorGuard,
     "spectrum_analyser": SpectrumAnalyserGuard,
     "bias_source": BiasSourceGuard,
     "frame_source": FrameSourceGuard,
+    "digitizer": DigitizerGuard,
+    "weights": WeightsGuard,
 }

@@ -16,7 +16,7 @@ command is sent.
 
 from __future__ import annotations
 
-from typing import Callable, Iterator, Protocol, Sequence, runtime_checkable
+from typing import Callable, Iterator, Mapping, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -120,11 +120,83 @@ class FrameSource(Instrument, Protocol):
         """
 
 
+@runtime_checkable
+class Digitizer(Instrument, Protocol):
+    """A multichannel time-resolved readout with segmented memory (oscilloscope or digitizer).
+
+    Why a role of its own: a spectrum analyser's zero span responds in about
+    1/RBW (~20 ns at RBW ≤ 8 MHz) and reads one oscillator per trigger, so it
+    cannot follow a chip driven in 1 ns steps nor read its outputs together.
+    A fast power detector per output into a digitizer channel reads every
+    output at once, and segmented memory keeps one segment per trigger, so a
+    whole batch of input sequences is one acquisition and one transfer.
+
+    Wiring assumed: the pulse generator's trigger (sync/marker) output goes to
+    the digitizer's external trigger input, so every pulse the generator plays
+    starts one segment. Time zero of each segment is its trigger; channels are
+    numbered from 1 as on the front panel.
+    """
+
+    def configure(self, channels: Sequence[int], sample_rate: float, samples: int, segments: int,
+                  full_range: float, offset: float = 0.0) -> None:
+        """Acquire ``channels`` at ``sample_rate`` Sa/s, ``samples`` points per segment from the
+        trigger on, ``segments`` triggers per acquisition; every channel spans ``full_range`` V
+        peak to peak centred on ``offset`` V (what its ADC maps onto its codes)."""
+
+    def arm(self) -> None:
+        """Start a segmented acquisition: the next ``segments`` external triggers each fill one segment."""
+
+    def fetch(self) -> tuple[np.ndarray, np.ndarray]:
+        """Wait for the acquisition to finish; return (time s since each segment's trigger,
+        shape (samples,); volts, shape (segments, channels, samples), channels in configured order).
+        An acquisition that did not receive all its triggers raises (an instrument error)."""
+
+
+@runtime_checkable
+class Weights(Instrument, Protocol):
+    """How a network's trainable parameters reach the chip: a bank of DAC channels, one per parameter.
+
+    Why a role: chip-in-the-loop training changes the chip's couplings and
+    biases after every batch, so programming them is an instrument operation
+    like any other, with a range, a resolution and a settling time, and it
+    must work on a real chip. A lab implements it with a multichannel DAC
+    (voltages on the coupling and bias lines) or the chip's programming port,
+    plus its calibration sheet: which channel drives which parameter and how
+    many volts per unit. The role speaks calibrated values, so a protocol
+    needs no calibration of its own: couplings are dimensionless gains, biases
+    are drive rates in 1/s (what the chip's neurons add to their drive).
+
+    Kinds and shapes follow the network's layers: ``w_ext[l]`` (n_l, fan_in),
+    ``w_int[l]`` (n_l, n_l), ``bias[l]`` (n_l,).
+    """
+
+    @property
+    def shapes(self) -> dict[str, tuple[tuple[int, ...], ...]]:
+        """For each kind (``w_ext``, ``w_int``, ``bias``), the shape of each layer's array."""
+
+    @property
+    def ranges(self) -> dict[str, tuple[float, float, float]]:
+        """For each kind, (lowest, highest, resolution) a channel can be set to, in calibrated units."""
+
+    def set_weights(self, weights: Mapping[str, Sequence[np.ndarray]]) -> None:
+        """Load every parameter at once. A value outside its kind's range raises and nothing is
+        set (never clipped); a value inside is rounded to the nearest multiple of the
+        resolution, as the DAC's codes do. New values act on the chip once settled."""
+
+    def get_weights(self) -> dict[str, list[np.ndarray]]:
+        """The values set now (after rounding to the resolution), same kinds and shapes."""
+
+    def settle(self) -> None:
+        """Wait until every output has settled (the DAC's settling time) so the chip runs on the new values."""
+
+
 ROLES: dict[str, type] = {
     "pulse_generator": PulseGenerator,
     "spectrum_analyser": SpectrumAnalyser,
     "bias_source": BiasSource,
     "frame_source": FrameSource,
+    "digitizer": Digitizer,
+    "weights": Weights,
 }
 
 

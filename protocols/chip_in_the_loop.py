@@ -1,45 +1,54 @@
 """Train the oscillator network chip-in-the-loop: forward on the bench's chip, backward through the model.
 
 Roles: PulseGenerator (an AWG on the chip's input line), BiasSource (the
-chip's bias rail), SpectrumAnalyser (zero-span power traces of the output
-oscillators). One record per epoch: training loss, test accuracy measured
-on the chip, and the digital model's own test accuracy.
+chip's bias rail), Weights (the DAC channels that set the chip's couplings
+and biases), and a readout: Digitizer (one fast power detector per output
+oscillator, segmented capture) or SpectrumAnalyser (zero span). One record
+per epoch: training loss, test accuracy measured on the chip, and the
+digital model's own test accuracy.
 
-Each batch: the weights are programmed into the chip, the chip runs the
-batch and its output oscillators' power traces are read; their high-pass
-(the readout the model uses) replaces the model's in the forward pass via
+Each batch: the weights are set through the Weights role and settled, the
+AWG plays the batch's sequences and the readout returns the output
+oscillators' power traces; their high-pass (the readout the model uses)
+replaces the model's in the forward pass via
 :func:`hil.models.oscillator_net.chip_in_the_loop`, so the loss sees the chip
 and the gradient comes from the digital model at the same inputs and
 parameters. ``mode=model`` trains on the model alone and only evaluates on
 the chip (digital training, then deployment).
 
-Two readout paths (``readout``):
+Two readout paths (``readout``), both through roles only, so both run on a
+real chip:
 
-- ``roles`` — what a lab does and what runs against a real chip: for each
-  sequence and each output oscillator, upload the sequence to the AWG, arm,
-  trigger, take a zero-span trace at that oscillator's frequency (from the
-  chip's calibration sheet: ``f0 + f_spacing·index``) and convert dBm to x
-  with ``full_scale_dbm``. A zero span lasts at least ``min_sweep_time``
-  (1 µs on an X-series), so the trace runs on past the sequence and only
-  its first T + 1 points are used. 32 triggers per image: seconds per image
-  on the twin, too slow to train on, fine to evaluate.
-- ``batch`` — twin only: the chip sample runs the whole batch at once
-  through its batched readout (same physics, noise and detection bandwidth,
-  no per-point instrument loop). This stands in for a parallel readout
-  (one detector per output) and is what training uses on the twin.
+- ``digitizer`` (default) — the digitizer is set up for one segment per
+  sequence (one sample per input step, T + 1 samples from the trigger), is
+  armed once per batch, and the AWG plays every sequence of the batch on its
+  own trigger (its sync output triggers the digitizer); one fetch returns
+  every output of every sequence, converted from volts to x with the
+  detectors' calibration (``detector_volts`` at x = 1). Output k sits on
+  digitizer channel ``first_channel + k`` (the wiring sheet). On the twin the
+  digitizer runs the whole batch's physics at once, so this is also the fast
+  path for training.
+- ``zero_span`` — the spectrum analyser reads each output oscillator in zero
+  span at its frequency (from the chip's calibration sheet:
+  ``f0 + f_spacing·index``), dBm to x with ``full_scale_dbm``; the AWG plays
+  each sequence once per output. A zero span lasts at least
+  ``min_sweep_time`` (1 µs on an X-series) and responds in ~1/RBW, too slow
+  for 1 ns input steps: 32 triggers per image, seconds per image, fine to
+  compare, not to train on.
 
-Weights reach the chip through the chip's programming interface: on the
-twin, ``bench.sample(sample).program``. No real chip driver exists yet; a
-bench without that sample gets a clear error.
+``batch`` and ``roles``, the old names of the two, are still accepted for
+one release.
 
-A chip that stops answering mid-epoch stops the training with a message
-naming the epoch and batch; the checkpoint of the last finished epoch is
-kept (written atomically after every epoch).
+A bench that lacks a role the chosen path needs gets an error naming the
+role. A chip that stops answering mid-epoch stops the training with a
+message naming the epoch and batch; the checkpoint of the last finished
+epoch is kept (written atomically after every epoch).
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -53,39 +62,91 @@ class ChipStopped(HilError):
     """The chip stopped answering during training; the last good checkpoint is kept."""
 
 
+#: readout name → what it needs of the bench (for the error when a role is missing)
+READOUTS = {"digitizer": "pulse_generator, digitizer, weights",
+            "zero_span": "pulse_generator, spectrum_analyser, weights"}
+#: old names of the readouts, accepted for one release
+OLD_READOUTS = {"batch": "digitizer", "roles": "zero_span"}
+
+
+def readout_name(name: str) -> str:
+    """The readout's current name; an old name warns, an unknown one raises with the choices."""
+    if name in OLD_READOUTS:
+        new = OLD_READOUTS[name]
+        warnings.warn(f"readout {name!r} is now called {new!r}; the old name goes in the next release",
+                      FutureWarning, stacklevel=2)
+        return new
+    if name not in READOUTS:
+        raise HilError(f"readout must be one of {', '.join(READOUTS)}, got {name!r}")
+    return name
+
+
+def _role(bench: Any, name: str, readout: str) -> Any:
+    """``bench.role(name)``, or an error naming the missing role and what needs it."""
+    try:
+        return bench.role(name)
+    except HilError as exc:
+        raise HilError(f"{exc}. Chip-in-the-loop with the {readout} readout needs the roles "
+                       f"{READOUTS[readout]}: add a [roles.{name}] table (see benches/chip.toml)") from None
+
+
+def program_weights(weights: Any, prog: Mapping[str, Any]) -> None:
+    """Set a model's chip program through the Weights role and wait for it to settle.
+
+    ``prog`` is :meth:`OscillatorNet.chip_program`'s: couplings dimensionless,
+    biases in 1/ns, which the role takes in 1/s.
+    """
+    weights.set_weights({"w_ext": list(prog["w_ext"]), "w_int": list(prog["w_int"]),
+                         "bias": [np.asarray(b, dtype=float) * 1e9 for b in prog["bias"]]})
+    weights.settle()
+
+
 # -- links: how a batch of sequences reaches the chip and comes back -------------------
 
-class BatchLink:
-    """Twin-only batched readout through the chip sample (fast; for training)."""
+class DigitizerLink:
+    """The lab's fast path: one digitizer segment per sequence, the whole batch in one acquisition."""
 
-    def __init__(self, bench: Any, sample: str = "chip"):
-        self.chip = bench.sample(sample)
+    def __init__(self, bench: Any, n_out: int = 32, first_channel: int = 1, detector_volts: float = 1.0,
+                 volts_per_unit: float = 1.0):
+        self.awg = _role(bench, "pulse_generator", "digitizer")
+        self.digitizer = _role(bench, "digitizer", "digitizer")
+        self.weights = _role(bench, "weights", "digitizer")
+        self.channels = list(range(int(first_channel), int(first_channel) + int(n_out)))
+        self.detector_volts, self.volts_per_unit = float(detector_volts), float(volts_per_unit)
 
     def program(self, prog: dict) -> None:
-        self.chip.program(prog)
+        program_weights(self.weights, prog)
 
     def measure(self, inputs: np.ndarray, dt: float) -> np.ndarray:
-        """Power traces of the output oscillators, x units, (B, T+1, N_out)."""
-        return self.chip.measure_batch(inputs, dt)
+        """Power traces of the output oscillators, x units, (B, T+1, N_out); dt in ns."""
+        inputs = np.asarray(inputs, dtype=float)
+        B, T = inputs.shape[:2]
+        rate = 1e9 / dt  # one AWG sample and one digitizer sample per input step
+        # x from −0.25 to 1.25 fits the ADC: noise below rest and a little above full power
+        self.digitizer.configure(self.channels, rate, T + 1, B, 1.5 * self.detector_volts, 0.5 * self.detector_volts)
+        self.digitizer.arm()
+        for b in range(B):
+            self.awg.set_arbitrary_pulse(inputs[b].reshape(T) * self.volts_per_unit, rate)
+            self.awg.arm()
+            self.awg.trigger()
+        _, volts = self.digitizer.fetch()
+        return np.asarray(volts, dtype=float).transpose(0, 2, 1) / self.detector_volts
 
 
-class RoleLink:
-    """The lab's path: AWG plays each sequence, the analyser reads each output in zero span."""
+class ZeroSpanLink:
+    """The analyser's path: AWG plays each sequence, the analyser reads each output in zero span."""
 
     def __init__(self, bench: Any, frequencies: np.ndarray, rbw: float = 8e6, full_scale_dbm: float = -60.0,
-                 volts_per_unit: float = 1.0, sample: str = "chip", min_sweep_time: float = 1e-6):
-        self.awg, self.sa = bench.pulse_generator, bench.spectrum_analyser
+                 volts_per_unit: float = 1.0, min_sweep_time: float = 1e-6):
+        self.awg = _role(bench, "pulse_generator", "zero_span")
+        self.sa = _role(bench, "spectrum_analyser", "zero_span")
+        self.weights = _role(bench, "weights", "zero_span")
         self.frequencies = np.asarray(frequencies, dtype=float)
         self.rbw, self.full_scale_dbm, self.volts_per_unit = float(rbw), float(full_scale_dbm), float(volts_per_unit)
         self.min_sweep_time = float(min_sweep_time)  # an X-series zero span lasts at least 1 µs
-        try:
-            self._program = bench.sample(sample).program
-        except HilError as exc:
-            raise HilError(f"{exc}. Programming a real chip's weights needs a driver for its weight DACs, "
-                           "which does not exist yet; use a twin bench (benches/chip.toml)") from None
 
     def program(self, prog: dict) -> None:
-        self._program(prog)
+        program_weights(self.weights, prog)
 
     def measure(self, inputs: np.ndarray, dt: float) -> np.ndarray:
         inputs = np.asarray(inputs, dtype=float)
@@ -221,13 +282,24 @@ def output_frequencies(f0: float, f_spacing: float, first_output: int, n_out: in
     return f0 + f_spacing * (first_output + np.arange(n_out))
 
 
+def make_link(bench: Any, readout: str, n_out: int, settings: Mapping[str, Any]) -> DigitizerLink | ZeroSpanLink:
+    """The link of ``readout`` (a current name) with the calibration in ``settings`` (the procedure's
+    parameters, or the CLI's): ``first_channel``/``detector_volts`` or ``f0``/``f_spacing``/``first_output``
+    /``rbw``/``full_scale_dbm``; missing entries take the procedure's defaults."""
+    cal = {k: p.default for k, p in ChipInTheLoop.params.items()}
+    cal.update({k: v for k, v in settings.items() if v is not None})
+    if readout == "digitizer":
+        return DigitizerLink(bench, n_out, cal["first_channel"], cal["detector_volts"])
+    freqs = output_frequencies(cal["f0"], cal["f_spacing"], cal["first_output"], n_out)
+    return ZeroSpanLink(bench, freqs, cal["rbw"], cal["full_scale_dbm"])
+
+
 class ChipInTheLoop(Procedure):
     name = "chip_in_the_loop"
     params = {
         "epochs": Param(int, 20, "", "training epochs (one record each)"),
         "mode": Param(str, "chip", "", "'chip': chip-in-the-loop; 'model': train on the model, evaluate on the chip"),
-        "readout": Param(str, "batch", "", "'batch' (twin's batched readout) or 'roles' (AWG + zero span; slow)"),
-        "sample": Param(str, "chip", "", "the chip sample's name in the bench"),
+        "readout": Param(str, "digitizer", "", "'digitizer' (detectors + segmented capture) or 'zero_span' (analyser; slow)"),
         "seed": Param(int, 0, "", "initial weights and masks"),
         "density": Param(float, 0.5, "", "connection density of the masks"),
         "lr0": Param(float, 0.149, "", "Adam learning rate at epoch 0"),
@@ -242,8 +314,10 @@ class ChipInTheLoop(Procedure):
         "f0": Param(float, 2.0e9, "Hz", "calibration sheet: frequency of oscillator 0"),
         "f_spacing": Param(float, 100.0e6, "Hz", "calibration sheet: frequency step between oscillators"),
         "first_output": Param(int, 64, "", "index of the first output oscillator"),
-        "rbw": Param(float, 8.0e6, "Hz", "zero-span resolution bandwidth (roles readout)"),
-        "full_scale_dbm": Param(float, -60.0, "dBm", "power of an oscillator at x = 1"),
+        "first_channel": Param(int, 1, "", "wiring sheet: digitizer channel of the first output's detector"),
+        "detector_volts": Param(float, 1.0, "V", "calibration sheet: a detector's output at x = 1 (full power)"),
+        "rbw": Param(float, 8.0e6, "Hz", "zero-span resolution bandwidth (zero_span readout)"),
+        "full_scale_dbm": Param(float, -60.0, "dBm", "power of an oscillator at x = 1 (zero_span readout)"),
     }
 
     def plan(self, params: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -254,15 +328,9 @@ class ChipInTheLoop(Procedure):
         from hil.models.oscillator_net import OscillatorNet
         from hil.models.train import TrainConfig
 
-        power_up(bench, params["bias_current"], params["compliance"])
         model = OscillatorNet(dt=params["dt"], density=params["density"], seed=params["seed"])
-        if params["readout"] == "batch":
-            link = BatchLink(bench, params["sample"])
-        elif params["readout"] == "roles":
-            freqs = output_frequencies(params["f0"], params["f_spacing"], params["first_output"], model.hidden[-1])
-            link = RoleLink(bench, freqs, params["rbw"], params["full_scale_dbm"], sample=params["sample"])
-        else:
-            raise HilError(f"readout must be 'batch' or 'roles', got {params['readout']!r}")
+        link = make_link(bench, readout_name(params["readout"]), model.hidden[-1], params)
+        power_up(bench, params["bias_current"], params["compliance"])
         cfg = TrainConfig(epochs=params["epochs"], batch=params["batch"], lr0=params["lr0"],
                           lr_decay=params["lr_decay"], shuffle_seed=params["seed"])
         data = load_digits_sequences(limit=params["limit"] or None)

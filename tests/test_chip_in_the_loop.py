@@ -1,4 +1,4 @@
-"""Chip-in-the-loop: the loss sees the chip, the gradient the model; a dead chip stops cleanly."""
+"""Chip-in-the-loop: the loss sees the chip, the gradient the model; roles only; a dead chip stops cleanly."""
 
 from __future__ import annotations
 
@@ -6,35 +6,27 @@ import numpy as np
 import pytest
 import torch
 
+from hil.bench import load_bench
 from hil.errors import HilError
 from hil.models.digits import load_digits_sequences
 from hil.models.oscillator_net import OscillatorNet, chip_in_the_loop
 from hil.models.train import TrainConfig, load_checkpoint, nll_loss
-from hil.protocols.chip_in_the_loop import ChipStopped, ChipTrainer, chip_states
+from hil.protocols.chip_in_the_loop import (ChipStopped, ChipTrainer, DigitizerLink, ZeroSpanLink, chip_states,
+                                            power_up, readout_name)
 from hil.sim.chip import OscillatorChip
+from tests.chip_benches import chip_bench_text, ideal, write_chip_bench
 
 torch.set_num_threads(1)
 
-
-class TwinLink:
-    """The batched link over a chip object (no bench needed)."""
-
-    def __init__(self, chip):
-        self.chip = chip
-
-    def program(self, prog):
-        self.chip.program(prog)
-
-    def measure(self, inputs, dt):
-        return self.chip.measure_batch(inputs, dt)
+#: an ADC and DACs fine enough that an ideal chip reads back the digital model to float precision
+FINE = dict(digitizer=dict(bits=24), weights=dict(bits=32))
 
 
-def chip_like(hidden, **kw):
-    opts = dict(hidden=hidden, gamma_spread=0.0, readout_noise=0.0, detector_bandwidth=1e15)
-    opts.update(kw)
-    chip = OscillatorChip(**opts)
-    chip.set_rail_current(2 * chip.threshold_current)
-    return chip
+def chip_link(tmp_path, hidden, name="chip.toml", **kw):
+    """An open chip bench (powered up) and its DigitizerLink; close the bench when done."""
+    bench = load_bench(write_chip_bench(tmp_path, name, hidden=hidden, **kw)).open()
+    power_up(bench, 2e-3, 2.0)
+    return bench, DigitizerLink(bench, n_out=hidden[-1])
 
 
 def grads(model, states_fn, x, y):
@@ -56,37 +48,73 @@ def test_autograd_function_passes_the_models_gradient_and_the_chips_value():
         chip_in_the_loop(h, torch.full((1, 4, 3), float("nan")))
 
 
-def test_gradient_through_an_ideal_chip_equals_the_models_own():
+def test_gradient_through_an_ideal_chip_via_the_roles_equals_the_models_own(tmp_path):
     model = OscillatorNet(hidden=(8, 6), seed=3)
-    link = TwinLink(chip_like((8, 6)))
+    bench, link = chip_link(tmp_path, (8, 6), **ideal(), **FINE)
     data = load_digits_sequences(limit=40)
     x, y = data.x_train[:16, :24], data.y_train[:16]  # 24 steps are enough to compare
-    own = grads(model, model.forward_states, x, y)
-    via_chip = grads(model, lambda xb: chip_states(model, link, xb), x, y)
+    with bench:
+        own = grads(model, model.forward_states, x, y)
+        via_chip = grads(model, lambda xb: chip_states(model, link, xb), x, y)
     for a, b in zip(own, via_chip):
         torch.testing.assert_close(b, a, rtol=1e-3, atol=1e-6)
 
 
+def test_the_roles_readout_is_the_chips_batched_physics_on_the_same_weights(tmp_path):
+    """Weights through the DAC role, sequences through the AWG, traces through the digitizer
+    (benches/chip.toml's instruments) = the chip twin's own batched readout, within noise."""
+    spec = load_bench("benches/chip.toml")
+    model = OscillatorNet(seed=5)
+    seqs = load_digits_sequences(limit=40).x_test[:12].numpy()
+    reference = OscillatorChip(**spec.samples["chip"].options)  # the same device (same γ spread) ...
+    reference.rng = np.random.default_rng(99)  # ... with its own noise
+    reference.set_rail_current(2e-3)
+    reference.program(model.chip_program(0))
+    with spec.open() as bench:
+        power_up(bench, 2e-3, 2.0)
+        link = DigitizerLink(bench)
+        link.program(model.chip_program(0))
+        chip, noise = bench.samples["chip"], spec.samples["chip"].options["readout_noise"]
+        chip.readout_noise = reference.readout_noise = 0.0
+        clean_roles, clean_twin = link.measure(seqs, 1.0), reference.measure_batch(seqs, 1.0)
+        chip.readout_noise = reference.readout_noise = noise
+        noisy_roles, noisy_twin = link.measure(seqs, 1.0), reference.measure_batch(seqs, 1.0)
+    assert clean_roles.shape == clean_twin.shape == (12, 65, 32)
+    # only the 16-bit weight DACs and the 12-bit ADC differ
+    np.testing.assert_allclose(clean_roles, clean_twin, atol=2e-3)
+    diff = noisy_roles - noisy_twin
+    a = -np.expm1(-2 * np.pi * 100e6 * 1e-9)  # the 100 MHz detector's one-pole step at 1 ns
+    sigma = noise * np.sqrt(a / (2 - a))  # stationary std of filtered white noise
+    assert abs(diff.mean()) < 1e-3 and np.std(diff) == pytest.approx(np.sqrt(2) * sigma, rel=0.1)
+    # and what the model reads from them agrees within the noise of one read-out
+    h_roles = model.highpass_of_trace(torch.from_numpy(clean_roles).float())
+    h_twin = model.highpass_of_trace(torch.from_numpy(clean_twin).float())
+    torch.testing.assert_close(h_roles, h_twin, rtol=0, atol=2e-3)
+
+
 def test_short_chip_in_the_loop_training_lowers_the_loss(tmp_path):
     data = load_digits_sequences(limit=720)
-    model = OscillatorNet(hidden=(16, 16), seed=1)
-    chip = chip_like((16, 16), gamma_spread=0.1, readout_noise=0.01, detector_bandwidth=1e8)
-    trainer = ChipTrainer(model, data, TwinLink(chip), TrainConfig(epochs=4), "chip", tmp_path / "ck.pt", eval_limit=60)
-    losses = [trainer.run_epoch(e)["loss"] for e in range(4)]
+    model = OscillatorNet(hidden=(16, 16), seed=2)
+    bench, link = chip_link(tmp_path, (16, 16), gamma_spread=0.1, readout_noise=0.01, detector_bandwidth=1e8)
+    with bench:
+        trainer = ChipTrainer(model, data, link, TrainConfig(epochs=4), "chip", tmp_path / "ck.pt", eval_limit=60)
+        losses = [trainer.run_epoch(e)["loss"] for e in range(4)]
     assert losses[-1] < losses[0] - 0.1
     assert load_checkpoint(tmp_path / "ck.pt")["epoch"] == 3
 
 
 def test_a_chip_timeout_mid_epoch_stops_with_a_message_and_keeps_the_last_checkpoint(tmp_path):
-    data = load_digits_sequences(limit=240)  # 120 train: 2 batches of 60, + 1 evaluation call
+    data = load_digits_sequences(limit=240)  # 120 train: 2 batches of 60, + 40 evaluated
     model = OscillatorNet(hidden=(6, 6), seed=0)
-    chip = chip_like((6, 6), fail_after=3 + 1)  # epoch 0 needs 3 runs; dies in epoch 1's second batch
+    # epoch 0 plays 120 + 40 sequences, epoch 1's first batch 60 more; the next trigger gets no answer
+    bench, link = chip_link(tmp_path, (6, 6), **ideal(fail_after=160 + 60))
     ck = tmp_path / "ck.pt"
-    trainer = ChipTrainer(model, data, TwinLink(chip), TrainConfig(batch=60), "chip", ck, eval_limit=40)
-    trainer.run_epoch(0)
-    saved = {k: v.clone() for k, v in load_checkpoint(ck)["model"].state_dict().items()}
-    with pytest.raises(ChipStopped, match=r"epoch 1 \(batch 2\).*did not answer.*checkpoint of epoch 0 is kept"):
-        trainer.run_epoch(1)
+    with bench:
+        trainer = ChipTrainer(model, data, link, TrainConfig(batch=60), "chip", ck, eval_limit=40)
+        trainer.run_epoch(0)
+        saved = {k: v.clone() for k, v in load_checkpoint(ck)["model"].state_dict().items()}
+        with pytest.raises(ChipStopped, match=r"epoch 1 \(batch 2\).*did not answer.*checkpoint of epoch 0 is kept"):
+            trainer.run_epoch(1)
     assert isinstance(ChipStopped("x"), HilError)
     kept = load_checkpoint(ck)
     assert kept["epoch"] == 0
@@ -124,10 +152,41 @@ def test_cli_trains_chip_in_the_loop_and_writes_checkpoint_and_plot(tmp_path, ca
     assert "--resume" in capsys.readouterr().err
 
 
-def test_cli_explains_a_bench_without_a_chip(tmp_path, capsys):
+def test_cli_explains_a_bench_without_the_chips_roles(tmp_path, capsys):
     from hil.app.cli import main
 
     rc = main(["train", "oscillator-net", "--bench", "benches/sim.toml", "--chip-in-the-loop", "--epochs", "1",
                "--out", str(tmp_path / "m.pt"), "--quiet"])
     assert rc == 1
-    assert "no chip sample 'chip'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "has no digitizer" in err and "[roles.digitizer]" in err
+
+
+@pytest.mark.parametrize("readout, missing, needs", [
+    ("digitizer", "weights", "pulse_generator, digitizer, weights"),
+    ("digitizer", "digitizer", "pulse_generator, digitizer, weights"),
+    ("zero_span", "weights", "pulse_generator, spectrum_analyser, weights"),
+])
+def test_a_bench_without_a_needed_role_is_refused_naming_the_role(tmp_path, readout, missing, needs):
+    from hil.protocols import get_procedure
+
+    every = ("pulse_generator", "bias_source", "spectrum_analyser", "digitizer", "weights")
+    path = tmp_path / "no.toml"
+    path.write_text(chip_bench_text(hidden=(4, 3), roles=[r for r in every if r != missing]))
+    with load_bench(path).open() as bench:
+        with pytest.raises(HilError, match=rf"has no {missing}\b.*needs the roles {needs}.*\[roles\.{missing}\]"):
+            (DigitizerLink(bench) if readout == "digitizer" else ZeroSpanLink(bench, [2e9]))
+        proc = get_procedure("chip_in_the_loop")
+        with pytest.raises(HilError, match=rf"has no {missing}\b"):
+            proc.prepare(bench, proc.resolve({"epochs": 1, "limit": 40, "readout": readout}))
+        assert bench.bias_source.get_current() == 0.0  # refused before anything was powered up
+
+
+def test_readout_names_old_ones_warn_unknown_ones_list_the_choices():
+    assert readout_name("digitizer") == "digitizer"
+    with pytest.warns(FutureWarning, match="now called 'digitizer'"):
+        assert readout_name("batch") == "digitizer"
+    with pytest.warns(FutureWarning, match="now called 'zero_span'"):
+        assert readout_name("roles") == "zero_span"
+    with pytest.raises(HilError, match="one of digitizer, zero_span"):
+        readout_name("fast")

@@ -103,9 +103,9 @@ def test_bias_source_quantises_and_refuses_out_of_range():
     assert chip.rail_current == 0.0
 
 
-def test_role_path_reads_what_the_batched_path_reads():
+def test_zero_span_path_reads_what_the_batched_path_reads():
     """AWG + zero span through the guarded roles of benches/chip.toml ≈ the batched readout."""
-    from hil.protocols.chip_in_the_loop import RoleLink, output_frequencies, power_up
+    from hil.protocols.chip_in_the_loop import ZeroSpanLink, output_frequencies, power_up
 
     spec = load_bench("benches/chip.toml")
     with spec.open() as bench:
@@ -114,12 +114,27 @@ def test_role_path_reads_what_the_batched_path_reads():
         chip.detector_bandwidth = 8e6  # the batched detector as slow as the analyser's RBW filter
         power_up(bench, 2e-3, 2.0)
         model = OscillatorNet(seed=0)
-        chip.program(model.chip_program(0))
         seq = np.random.default_rng(1).uniform(0, 1, (1, 24))
         outs = [0, 17]
         freqs = output_frequencies(2e9, 100e6, 64, 32)[outs]
-        link = RoleLink(bench, freqs, rbw=8e6, full_scale_dbm=-60.0)
+        link = ZeroSpanLink(bench, freqs, rbw=8e6, full_scale_dbm=-60.0)
+        link.program(model.chip_program(0))  # through the weights role
         via_roles = link.measure(seq, 1.0)
         batched = chip.measure_batch(seq, 1.0)[:, :, outs]
         assert isinstance(bench.pulse_generator.instrument, ChipInputAWG)
     np.testing.assert_allclose(via_roles, batched, atol=0.03)
+
+
+def test_the_chip_keeps_triggered_sequences_only_while_a_digitizer_is_armed():
+    chip = ideal_chip()
+    chip.start(np.ones(3), 1.0)
+    chip.open_capture()
+    chip.start(np.full(4, 0.5), 1.0)
+    chip.start(np.zeros(2), 0.5)
+    played = chip.take_capture()
+    assert [(u.shape, dt) for u, dt in played] == [((4, 1), 1.0), ((2, 1), 0.5)]
+    chip.start(np.ones(3), 1.0)
+    assert chip.take_capture() == [] and chip.sequences_run == 4
+    # replaying what was played counts nothing more: the sequences were counted at their trigger
+    chip.measure_played(np.zeros((2, 3)), 1.0)
+    assert chip.sequences_run == 4

@@ -60,15 +60,10 @@ def cmd_train_oscillator_net(args: argparse.Namespace) -> int:
     if args.bench:
         spec = load_bench(args.bench)
         with spec.open() as bench:
-            if args.sample not in bench.samples and args.readout == "batch":
-                raise HilError(f"bench {spec.name!r} has no chip sample {args.sample!r} (it has: "
-                               f"{', '.join(bench.samples) or 'none'}); use a bench with the chip, e.g. benches/chip.toml")
+            calibration = {"first_channel": args.first_channel, "detector_volts": args.detector_volts,
+                           "f0": args.f0, "f_spacing": args.f_spacing, "first_output": args.first_output}
+            link = loop.make_link(bench, loop.readout_name(args.readout), model.hidden[-1], calibration)
             loop.power_up(bench, args.bias_current, args.compliance)
-            if args.readout == "batch":
-                link = loop.BatchLink(bench, args.sample)
-            else:
-                freqs = loop.output_frequencies(args.f0, args.f_spacing, args.first_output, model.hidden[-1])
-                link = loop.RoleLink(bench, freqs, sample=args.sample)
             trainer = go(link)
     else:
         trainer = go(None)
@@ -125,16 +120,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dt", type=float, default=1.0, help="ns between input points")
     p.add_argument("--lr0", type=float, default=0.149)
     p.add_argument("--lr-decay", type=float, default=8.077)
-    p.add_argument("--readout", choices=["batch", "roles"], default="batch",
-                   help="batch: twin's batched readout (fast); roles: AWG + zero span per output (slow)")
-    p.add_argument("--sample", default="chip", help="the chip sample's name in the bench")
+    p.add_argument("--readout", choices=["digitizer", "zero_span", "batch", "roles"], default="digitizer",
+                   help="digitizer: a power detector per output, segmented capture (fast); zero_span: the analyser "
+                        "per output (slow); batch and roles are their old names, going in the next release")
     p.add_argument("--eval-limit", type=int, default=0, help="test sequences evaluated per epoch (0 = all)")
     p.add_argument("--limit", type=int, default=0, help="digits used, half train / half test (0 = all; small for smoke runs)")
     p.add_argument("--bias-current", type=float, default=2e-3, help="bias rail current, A")
     p.add_argument("--compliance", type=float, default=2.0, help="bias source compliance, V")
-    p.add_argument("--f0", type=float, default=2.0e9, help="roles readout: frequency of oscillator 0, Hz")
-    p.add_argument("--f-spacing", type=float, default=100e6, help="roles readout: frequency step, Hz")
-    p.add_argument("--first-output", type=int, default=64, help="roles readout: index of the first output oscillator")
+    p.add_argument("--first-channel", type=int, default=1, help="digitizer readout: channel of the first output's detector")
+    p.add_argument("--detector-volts", type=float, default=1.0, help="digitizer readout: detector output at x = 1, V")
+    p.add_argument("--f0", type=float, default=2.0e9, help="zero_span readout: frequency of oscillator 0, Hz")
+    p.add_argument("--f-spacing", type=float, default=100e6, help="zero_span readout: frequency step, Hz")
+    p.add_argument("--first-output", type=int, default=64, help="zero_span readout: index of the first output oscillator")
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--no-plot", action="store_true", help="skip the PNG of loss and accuracy")

@@ -20,18 +20,20 @@ What the chip has and the digital model (models/oscillator_net.py) does not:
 - each neuron resets (inputs off, between sequences) to *its own*
   free-running fixed point 1 − γ_i / (I_rail + S b_i);
 - readout noise on x (``readout_noise``, absolute, default 0.01) and a
-  finite detection bandwidth: on the role path the spectrum analyser's RBW
-  filter, on the batched path a one-pole low-pass of ``detector_bandwidth``
-  Hz applied to the power trace.
+  finite detection bandwidth: through the spectrum analyser its RBW filter,
+  through the power detectors (the digitizer path) a one-pole low-pass of
+  ``detector_bandwidth`` Hz applied to the power trace (:meth:`detect`).
 
-Two ways to run it. The role path (what a lab does, usable on a real chip):
-the input AWG plays a sequence (``start``), the analyser sits at one output
-oscillator's frequency in zero span and ``advance_to`` steps the network as
-it sweeps; powers()/frequencies()/linewidths() are what it sees
-(:class:`hil.roles.CurrentDrivenSample`). The batched path
-(``measure_batch``): the whole batch of sequences at once, returning the
-measured power traces of the last layer — a twin-only shortcut standing in
-for a parallel readout (one detector per output), fast enough for training.
+Two readouts, both driven by the instruments only. Zero span: the input
+AWG plays a sequence (``start``), the analyser sits at one output
+oscillator's frequency and ``advance_to`` steps the network as it sweeps;
+powers()/frequencies()/linewidths() are what it sees
+(:class:`hil.roles.CurrentDrivenSample`). Detectors and digitizer: while a
+:class:`hil.sim.chip.ChipDigitizer` is armed, every sequence the AWG
+triggers is also kept (``open_capture``/``take_capture``: the trigger cable
+from the AWG to the digitizer); on fetch the digitizer runs all of them at
+once through :meth:`measure_played` — the same physics, noise and detector
+as :meth:`measure_batch`, vectorised over the batch.
 """
 
 from __future__ import annotations
@@ -99,10 +101,12 @@ class OscillatorChip:
         self.shift, self.p_max, self.linewidth = float(shift), float(p_max), float(linewidth)
         self.fail_after, self.sequences_run = fail_after, 0
         self.rail_current = 0.0
+        self._rest1: list[tuple[np.ndarray, np.ndarray]] | None = None  # cached rest state of one sequence
         self.program(None)
         self._sequence: np.ndarray | None = None
         self._time = 0.0  # s
         self._state: list[tuple[np.ndarray, np.ndarray]] = self._rest_state(1)
+        self._capture: list[tuple[np.ndarray, float]] | None = None
 
     # -- configuration ------------------------------------------------------------
     def program(self, prog: dict | None) -> None:
@@ -127,6 +131,7 @@ class OscillatorChip:
                         problems.append(f"{key}[{l}] contains NaN or inf")
         if problems:
             raise ValueError("cannot program the chip: " + "; ".join(problems))
+        self._rest1 = None  # the rest state depends on the biases ...
         self.w_ext = [np.asarray(a, dtype=float).copy() for a in prog["w_ext"]]
         self.w_int = [np.asarray(a, dtype=float).copy() for a in prog["w_int"]]
         self.bias = [np.asarray(a, dtype=float).copy() for a in prog["bias"]]
@@ -134,6 +139,7 @@ class OscillatorChip:
     def set_rail_current(self, current: float) -> None:
         """The shared bias rail (A), as delivered by the bias source."""
         self.rail_current = float(current)
+        self._rest1 = None  # ... and on the rail
 
     @property
     def rail_drive(self) -> float:
@@ -142,6 +148,8 @@ class OscillatorChip:
 
     # -- physics ------------------------------------------------------------------
     def _rest_state(self, batch: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        if batch == 1 and self._rest1 is not None:
+            return self._rest1  # every trigger starts here; program() and the rail reset it
         state = []
         for l, n in enumerate(self.hidden):
             free = self.rail_drive + self.S * self.bias[l]
@@ -149,6 +157,8 @@ class OscillatorChip:
                 x = np.where(free > 0, 1.0 - self.gamma[l] / np.where(free > 0, free, 1.0), 0.0)
             x = np.maximum(x, self.x_floor)
             state.append((np.tile(x, (batch, 1)), np.zeros((batch, n))))
+        if batch == 1:
+            self._rest1 = state  # never changed in place: _substep makes new arrays
         return state
 
     def _substeps(self, dt: float) -> tuple[int, float]:
@@ -173,11 +183,7 @@ class OscillatorChip:
             raise ChipTimeout(f"oscillator chip did not answer after {self.sequences_run} sequences (timeout)")
         self.sequences_run += 1
 
-    def simulate(self, inputs: np.ndarray, dt: float) -> np.ndarray:
-        """Noise-free x of the last layer after every input step: (B, T+1, N_last), index 0 = rest.
-
-        ``inputs``: (B, T) or (B, T, n_in) input-line values held ``dt`` ns each.
-        """
+    def _batch_inputs(self, inputs: np.ndarray) -> np.ndarray:
         u = np.asarray(inputs, dtype=float)
         if u.ndim == 2:
             u = u[:, :, None]
@@ -185,7 +191,18 @@ class OscillatorChip:
             raise ValueError(f"inputs must be (batch, steps[, {self.n_in}]), got {u.shape}")
         if not np.all(np.isfinite(u)):
             raise ValueError("input sequence contains NaN or inf")
+        return u
+
+    def simulate(self, inputs: np.ndarray, dt: float) -> np.ndarray:
+        """Noise-free x of the last layer after every input step: (B, T+1, N_last), index 0 = rest.
+
+        ``inputs``: (B, T) or (B, T, n_in) input-line values held ``dt`` ns each.
+        """
+        u = self._batch_inputs(inputs)
         self._count_sequence()
+        return self._run(u, dt)
+
+    def _run(self, u: np.ndarray, dt: float) -> np.ndarray:
         B, T, _ = u.shape
         state = self._rest_state(B)
         out = np.empty((B, T + 1, self.hidden[-1]))
@@ -200,10 +217,33 @@ class OscillatorChip:
     def measure_batch(self, inputs: np.ndarray, dt: float) -> np.ndarray:
         """Measured power traces of the last layer, normalised (x units), (B, T+1, N_last).
 
-        The batched readout: readout noise on every sample, then a one-pole
-        low-pass of ``detector_bandwidth`` (the detector's finite response).
+        The chip's batched physics seen through its detectors (:meth:`detect`);
+        twin-internal, the reference the digitizer path is checked against.
+        Protocols read the chip through the Digitizer role instead.
         """
-        x = self.simulate(inputs, dt)
+        return self.detect(self.simulate(inputs, dt), dt)
+
+    def measure_played(self, inputs: np.ndarray, dt: float) -> np.ndarray:
+        """:meth:`measure_batch` of sequences already triggered (counted at their trigger)."""
+        return self.detect(self._run(self._batch_inputs(inputs), dt), dt)
+
+    # -- the trigger line to a digitizer -------------------------------------------
+    def open_capture(self) -> None:
+        """A digitizer armed: from now on keep every triggered sequence, in order."""
+        self._capture = []
+
+    def take_capture(self) -> list[tuple[np.ndarray, float]]:
+        """The (inputs (T, n_in), dt ns) triggered since ``open_capture``; closes the capture."""
+        played, self._capture = self._capture or [], None
+        return played
+
+    def detect(self, x: np.ndarray, dt: float) -> np.ndarray:
+        """What a fast power detector on each output delivers, in x units, for x traces (B, T+1, N).
+
+        Readout noise on every sample, then a one-pole low-pass of
+        ``detector_bandwidth`` Hz (the detector's finite response) over steps
+        of ``dt`` ns.
+        """
         x = x + self.readout_noise * self.rng.standard_normal(x.shape)
         a = -math.expm1(-2 * math.pi * self.detector_bandwidth * dt * 1e-9)
         out = np.empty_like(x)
@@ -213,13 +253,15 @@ class OscillatorChip:
             out[:, k] = acc
         return out
 
-    # -- the role path: one sequence, stepped by the instruments ------------------
+    # -- the zero-span path: one sequence, stepped by the analyser --------------
     def start(self, inputs: np.ndarray, dt: float) -> None:
         """Trigger: reset every neuron to rest, then play ``inputs`` (T,) held ``dt`` ns each."""
         u = np.asarray(inputs, dtype=float).reshape(-1, self.n_in)
         if not np.all(np.isfinite(u)):
             raise ValueError("input sequence contains NaN or inf")
         self._count_sequence()
+        if self._capture is not None:
+            self._capture.append((u.copy(), float(dt)))
         self._sequence, self._dt = u, float(dt)
         self._nsub, self._h = self._substeps(dt)
         self._step_index = 0  # sub-steps done

@@ -1,7 +1,9 @@
 """The instruments around the chip: an AWG on its input line and a source on its bias rail.
 
 The spectrum analyser is the stock :class:`hil.sim.twins.SimSpectrumAnalyser`
-with the chip as its sample; these two complete a chip bench.
+with the chip as its sample; the digitizer behind the output detectors
+(:mod:`hil.sim.chip.digitizer`) and the weight DACs (:mod:`hil.sim.chip.weights`)
+complete a chip bench.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ class ChipInputAWG(GeneratorTwin):
     One sample per input step: a sequence uploaded at ``sample_rate`` Sa/s
     holds each value for 1/sample_rate s. ``units_per_volt`` converts volts
     into the input line's drive units. On trigger the chip resets to rest and
-    starts playing the sequence (time zero = trigger).
+    starts playing the sequence (time zero = trigger); the trigger also goes
+    out to an armed :class:`ChipDigitizer` (one segment per trigger), so a
+    batch of sequences is played as one upload and one trigger each, with no
+    sequencer needed in the PulseGenerator role.
     """
 
     def __init__(self, sample: OscillatorChip, units_per_volt: float = 1.0, max_amplitude: float = 5.0,
