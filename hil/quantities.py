@@ -35,7 +35,7 @@ import argparse
 import math
 import re
 from decimal import Decimal
-from typing import Callable
+from typing import Any, Callable
 
 from hil.errors import HilError
 
@@ -175,23 +175,22 @@ def format_quantity(value: float, unit: str) -> str:
     return f"{value:.6g}{unit}"
 
 
-def quantity_arg(unit: str) -> Callable[[str], float]:
-    """An argparse ``type=`` reading one quantity in ``unit``, its error shown as written."""
-    def parse(text: str) -> float:
+def _argparse_type(read: Callable[[str, str], Any], unit: str, name: str) -> Callable[[str], Any]:
+    """Wrap ``read(text, unit)`` as an argparse ``type=`` whose error is shown as written."""
+    def parse(text: str) -> Any:
         try:
-            return parse_quantity(text, unit)
+            return read(text, unit)
         except QuantityError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
-    parse.__name__ = f"quantity in {unit}" if unit else "number"
+    parse.__name__ = name
     return parse
+
+
+def quantity_arg(unit: str) -> Callable[[str], float]:
+    """An argparse ``type=`` reading one quantity in ``unit``."""
+    return _argparse_type(parse_quantity, unit, f"quantity in {unit}" if unit else "number")
 
 
 def values_arg(unit: str) -> Callable[[str], tuple[float, ...]]:
     """An argparse ``type=`` reading values or ranges in ``unit`` (see :func:`parse_values`)."""
-    def parse(text: str) -> tuple[float, ...]:
-        try:
-            return parse_values(text, unit)
-        except QuantityError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-    parse.__name__ = f"values in {unit}" if unit else "values"
-    return parse
+    return _argparse_type(parse_values, unit, f"values in {unit}" if unit else "values")
