@@ -26,3 +26,17 @@ $(STAMP): pyproject.toml
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# Every published figure of benchmarks/RESULTS.md (benchmarks/run_all.py): `make results-quick` runs each
+# benchmark at small sizes into out/results-quick/ (minutes); `make results` regenerates the published sizes
+# into benchmarks/results/ (hours). `make check-numbers`: every tagged number in RESULTS.md matches its JSON.
+.PHONY: results results-quick check-numbers
+
+results: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py --full
+
+results-quick: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py --quick
+
+check-numbers:
+	$(BIN)/python benchmarks/check_numbers.py

@@ -35,7 +35,7 @@ from hil.models.process_data import interior, read_processes  # noqa: E402
 from hil.models.train_classifier import evaluate, predict_probs, train_classifier  # noqa: E402
 from hil.labels import COLOURS  # noqa: E402
 
-RESULTS = ROOT / "benchmarks" / "results"
+RESULTS = Path(os.environ.get("HIL_RESULTS_DIR") or ROOT / "benchmarks" / "results")  # run_all --quick points it elsewhere
 
 
 def draw(ax, data, labels, title):
@@ -113,7 +113,8 @@ def main() -> None:
     out.update(machine=f"{platform.node()} ({os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}), "
                        f"torch {torch.__version__}, {a.threads} thread(s)", date="2026-11-21",
                command="benchmarks/classifier.py " + " ".join(sys.argv[1:]))
-    (RESULTS / "classifier.json").write_text(json.dumps(out, indent=1))
+    from _record import save  # command, machine, date, load, code version (benchmarks/_record.py)
+    save(RESULTS / "classifier.json", out, __file__)
     print(f"→ {RESULTS / 'classifier.json'}, {RESULTS / 'classifier.png'}")
 
 

@@ -27,6 +27,7 @@ search keeps what it had).
 
 from __future__ import annotations
 
+import os
 import argparse
 import json
 import platform
@@ -101,7 +102,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     data = validation_split(args.val, args.val_seed)
-    out = ROOT / "benchmarks" / "results" / f"{args.name}.json"
+    out = Path(os.environ.get("HIL_RESULTS_DIR") or ROOT / "benchmarks" / "results") / f"{args.name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
 
@@ -157,7 +158,8 @@ def main(argv=None) -> int:
             "trials": [{"number": t.number, "state": t.state.name, "value": t.value, "params": t.params,
                         "last_step": t.last_step, **t.user_attrs} for t in study.trials],
         }
-        out.write_text(json.dumps(record, indent=1))
+        from _record import save  # command, machine, date, load, code version (benchmarks/_record.py)
+        save(out, record, __file__)
         v = "pruned" if trial.value is None else f"{trial.value:.2f} %"
         print(f"trial {trial.number:3d} {v:>9}  {trial.params}  "
               f"(best {study.best_value if done else float('nan'):.2f}, {time.perf_counter() - t_start:.0f} s)", flush=True)

@@ -11,6 +11,7 @@ frame, final observables, wall time) and a PNG of the S_z frames.
 
 from __future__ import annotations
 
+import os
 import argparse
 import json
 import platform
@@ -23,7 +24,7 @@ import torch
 from hil.sim.llg import FRAMES_15PS, LatticeParams, Pulse, simulate
 from hil.sim.llg.units import FS, PS
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = Path(os.environ.get("HIL_RESULTS_DIR") or Path(__file__).parent / "results")  # run_all --quick points it elsewhere
 EXPECTED = {8: "breathing", 28: "switching", 40: "collapse"}
 
 
@@ -60,7 +61,8 @@ def run(mu_s: float, L: int, dt_fs: float, threads: int, compile_mode) -> dict:
     }
     tag = (f"_mu{mu_s:g}" if abs(mu_s - 0.7) > 1e-12 else "") + (f"_dt{dt_fs:g}" if dt_fs != 2.0 else "")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"llg_calibration{tag}.json").write_text(json.dumps(out, indent=1))
+    from _record import save  # command, machine, date, load, code version (benchmarks/_record.py)
+    save(RESULTS / f"llg_calibration{tag}.json", out, __file__)
     _plot(r, widths, RESULTS / f"llg_calibration{tag}.png", mu_s)
     return out
 

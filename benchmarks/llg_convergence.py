@@ -14,6 +14,7 @@ settings: llg_convergence_L<L>_w<window>_tw<t_w>.json).
 
 from __future__ import annotations
 
+import os
 import argparse
 import json
 import math
@@ -29,7 +30,7 @@ from hil.sim.llg import integrator as integrator_module
 from hil.sim.llg.fields import BatchField
 from hil.sim.llg.units import FS, GAMMA, PS
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = Path(os.environ.get("HIL_RESULTS_DIR") or Path(__file__).parent / "results")  # run_all --quick points it elsewhere
 
 
 def run_one(params, spins0, pulse, t_start, window, dt, compile_flag):
@@ -92,7 +93,8 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     default = a.window_ps == 5.0 and a.t_w_ps == 8.0 and a.L == 100
     name = "llg_convergence.json" if default else f"llg_convergence_L{a.L}_w{a.window_ps:g}_tw{a.t_w_ps:g}.json"
-    (RESULTS / name).write_text(json.dumps(out, indent=1))
+    from _record import save  # command, machine, date, load, code version (benchmarks/_record.py)
+    save(RESULTS / name, out, __file__)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ Writes benchmarks/results/llg_energy_thermal.json.
 
 from __future__ import annotations
 
+import os
 import argparse
 import json
 import math
@@ -28,7 +29,7 @@ from hil.sim.llg import Integrator, LatticeParams, energy, skyrmion_ansatz
 from hil.sim.llg.fields import BatchField
 from hil.sim.llg.units import FS, K_B, MU_B, PS
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = Path(os.environ.get("HIL_RESULTS_DIR") or Path(__file__).parent / "results")  # run_all --quick points it elsewhere
 
 
 def energy_drift(dt_fs: float) -> float:
@@ -81,7 +82,8 @@ def main() -> None:
            "energy_drift_relative_10ps": drift, "langevin": thermal,
            "wall_s": round(time.perf_counter() - t0, 1)}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "llg_energy_thermal.json").write_text(json.dumps(out, indent=1))
+    from _record import save  # command, machine, date, load, code version (benchmarks/_record.py)
+    save(RESULTS / "llg_energy_thermal.json", out, __file__)
 
 
 if __name__ == "__main__":

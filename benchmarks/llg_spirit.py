@@ -16,6 +16,7 @@ Writes benchmarks/results/llg_spirit.json.
 
 from __future__ import annotations
 
+import os
 import argparse
 import json
 import math
@@ -31,7 +32,7 @@ from hil.sim.llg import Integrator, LatticeParams, energy, relaxed_skyrmion, sky
 from hil.sim.llg.fields import BatchField
 from hil.sim.llg.units import FS
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = Path(os.environ.get("HIL_RESULTS_DIR") or Path(__file__).parent / "results")  # run_all --quick points it elsewhere
 FIELD = 0.7 * np.array([0.6, 0.0, 0.8])
 
 
@@ -118,7 +119,8 @@ def main() -> None:
            "1 thread, Spirit 2.2.0 from PyPI, shared with other jobs", "date": "2026-11-21",
            "L": L, "field_T": FIELD.tolist(), "energies": energies, "dynamics": dyn}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "llg_spirit.json").write_text(json.dumps(out, indent=1))
+    from _record import save  # command, machine, date, load, code version (benchmarks/_record.py)
+    save(RESULTS / "llg_spirit.json", out, __file__)
 
 
 if __name__ == "__main__":

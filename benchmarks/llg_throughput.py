@@ -33,7 +33,7 @@ from hil.sim.llg import Integrator, LatticeParams, Pulse, relaxed_skyrmion
 from hil.sim.llg.fields import BatchField
 from hil.sim.llg.units import FS, PS
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = Path(os.environ.get("HIL_RESULTS_DIR") or Path(__file__).parent / "results")  # run_all --quick points it elsewhere
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -142,7 +142,8 @@ def write(a, extra: dict, rows: list) -> None:
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     suffix = ("" if a.device == "cpu" else f"_{a.device}") + ("" if a.dtype == "float64" else f"_{a.dtype}")
-    (RESULTS / f"llg_throughput{suffix}.json").write_text(json.dumps(out, indent=1))
+    from _record import save  # command, machine, date, load, code version (benchmarks/_record.py)
+    save(RESULTS / f"llg_throughput{suffix}.json", out, __file__)
 
 
 if __name__ == "__main__":

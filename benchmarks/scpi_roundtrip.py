@@ -35,7 +35,7 @@ from hil.drivers.keysight_xseries import KeysightXSeriesAnalyser
 from hil.sim.scpi import serve_twins
 from hil.sim.scpi.recorders import RecordingSpectrumAnalyser
 
-RESULTS = Path(__file__).parent / "results" / "scpi_roundtrip.json"
+RESULTS = Path(os.environ.get("HIL_RESULTS_DIR") or Path(__file__).parent / "results") / "scpi_roundtrip.json"  # run_all --quick: elsewhere
 VISA = {"read_termination": "\n", "write_termination": "\n", "timeout": 5000}
 SERVER = """
 import signal
@@ -115,7 +115,8 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    from _record import save  # command, machine, date, load, code version (benchmarks/_record.py)
+    save(RESULTS, report, __file__, indent=2)
     for where, figures in results.items():
         for name, r in figures.items():
             print(f"{where:<15} {name:<18} median {r['median_us']:8.1f} µs   p90 {r['p90_us']:8.1f} µs"

@@ -34,7 +34,7 @@ from hil.protocols.device_response import period_amplitudes, sine_drive
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "out" / "spin_node"
-RESULTS = ROOT / "benchmarks" / "results"
+RESULTS = Path(os.environ.get("HIL_RESULTS_DIR") or ROOT / "benchmarks" / "results")  # run_all --quick points it elsewhere
 BENCH = ROOT / "benches" / "spin_node.toml"
 CASES = {"skyrmion": ("mz", ["field"]), "oscillator": ("power_dbm", ["current"])}
 
@@ -49,7 +49,8 @@ def write(name: str, data: dict) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"spin_node_{name}.json"
     data = dict(data, machine=machine())
-    path.write_text(json.dumps(data, indent=2))
+    from _record import save  # command, machine, date, load, code version (benchmarks/_record.py)
+    save(path, data, __file__, indent=2)
     print(json.dumps(data, indent=2))
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(os.environ.get("HIL_RESULTS_DIR") or Path(__file__).resolve().parent / "results")  # run_all --quick: elsewhere
 
 
 def skyrmion_scans(heights: list[float], offsets: int, seed: int = 0):
@@ -34,11 +34,13 @@ def skyrmion_scans(heights: list[float], offsets: int, seed: int = 0):
     from hil.sim.stray import ScanSettings, equivalent_texture, scaled_field, scan
 
     spins = relaxed_skyrmion(LatticeParams(L=100))
-    rng = np.random.default_rng(seed)
     out = []
     for d in heights:
         settings = ScanSettings(height=d, pixel=d / 2, pixels=32, thickness=1e-9, ms=1.0e6, cell=10e-9, noise=2e-6)
-        for _ in range(offsets):
+        for j in range(offsets):
+            # each scan its own stream, keyed by (seed, height in pm, offset): the same scan whatever other
+            # heights or offsets run beside it (issue 19; before, one stream ran through the whole list)
+            rng = np.random.default_rng([seed, round(d * 1e12), j])
             centre = tuple(50 + rng.uniform(-0.2, 0.2, size=2) * 32 * settings.pixel / settings.cell)
             bz = scan(spins, settings, centre=centre, rng=rng)
             truth = equivalent_texture(spins, settings, centre=centre)
@@ -149,7 +151,8 @@ def main() -> None:
                        "best_epoch": (training.get("best") or {}).get("epoch")},
         "png": png.name,
     }
-    (RESULTS / f"{args.name}.json").write_text(json.dumps(result, indent=1))
+    from _record import save  # command, machine, date, load, code version (benchmarks/_record.py)
+    save(RESULTS / f"{args.name}.json", result, __file__)
     v = result["validation"]
     print(f"validation (n = {v['n']}): MSE |m| {v['mse_amplitude']:.3e} (zero map {zero_mse:.3e}; published 9.55e-4), "
           f"MSE m_z {v['mse_mz']:.3e}, θ error {v['theta_error_deg']:.1f}°, ONNX−torch {parity:.1e}")

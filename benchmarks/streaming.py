@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from hil.stream import FramePublisher, Pacer, publish_process, watch  # noqa: E402
 
-RESULTS = ROOT / "benchmarks" / "results"
+RESULTS = Path(os.environ.get("HIL_RESULTS_DIR") or ROOT / "benchmarks" / "results")  # run_all --quick points it elsewhere
 FRAMES_PER_PROCESS = 8
 
 
@@ -163,7 +163,8 @@ def main() -> None:
            "date": "2026-11-21", "command": "benchmarks/streaming.py " + " ".join(sys.argv[1:]),
            "frame": "100 x 100 float32", "rows": rows}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{a.name}.json").write_text(json.dumps(out, indent=1))
+    from _record import save  # command, machine, date, load, code version (benchmarks/_record.py)
+    save(RESULTS / f"{a.name}.json", out, __file__)
     print(f"→ {RESULTS / a.name}.json")
 
 

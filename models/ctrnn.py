@@ -30,7 +30,7 @@ import math
 
 import torch
 
-from hil.models.oscillator_net import LayeredNet, check_inputs
+from hil.models.oscillator_net import LayeredNet, check_member_inputs
 
 
 class CTRNN(LayeredNet):
@@ -62,7 +62,7 @@ class CTRNN(LayeredNet):
     def forward_states(self, inputs: torch.Tensor) -> torch.Tensor:
         if self.input_gain == 1.0:
             return super().forward_states(inputs)
-        return super().forward_states(check_inputs(inputs, self.n_in) * self.input_gain)
+        return super().forward_states(check_member_inputs(inputs, self.n_in, self.ensemble) * self.input_gain)
 
     def _rest(self, layer, shape):
         return (torch.zeros(shape),)

@@ -25,6 +25,13 @@ All weights carry a leading *ensemble* axis E: E independently initialised
 networks train side by side in one set of tensors (their losses add, Adam
 and clipping act element by element, so each member trains exactly as it
 would alone). ``forward`` always returns (E, B, n_out).
+
+A seed is a seed: member k of ``ensemble=E, seed=s`` is seed s + k (or
+``seeds[k]``), and every random draw of a member — its masks and initial
+weights here, its data order in ``hil.models.train`` — comes from a
+generator of its own seed, never from a stream shared with other members.
+So seed k's network is the same alone, in an ensemble of any size, or
+beside any other seeds (tests/test_oscillator_net.py trains it both ways).
 """
 
 from __future__ import annotations
@@ -78,6 +85,18 @@ def check_inputs(inputs: torch.Tensor, n_in: int) -> torch.Tensor:
     return inputs
 
 
+def check_member_inputs(inputs: torch.Tensor, n_in: int, ensemble: int) -> torch.Tensor:
+    """Shared (B, T[, n_in]) or per-member (E, B, T, n_in) sequences → (E, B, T, n_in) float32 (a view when shared)."""
+    if isinstance(inputs, torch.Tensor) and inputs.dim() == 4:
+        if inputs.shape[0] != ensemble:
+            raise ValueError(f"per-member drive sequences must have shape ({ensemble}, batch, steps, {n_in}); "
+                             f"got {tuple(inputs.shape)}")
+        u = check_inputs(inputs.reshape(-1, *inputs.shape[2:]), n_in)
+        return u.view(ensemble, -1, *u.shape[1:])
+    u = check_inputs(inputs, n_in)
+    return u.unsqueeze(0).expand(ensemble, *u.shape)
+
+
 class LayeredNet(nn.Module):
     """Shared skeleton: masked inter-/intra-layer weights, biases, linear readout.
 
@@ -102,9 +121,11 @@ class LayeredNet(nn.Module):
         density_ext: float | None = None,
         density_int: float | None = None,
         max_step: float = 1.0,
-        ensemble: int = 1,
+        ensemble: int | None = None,
         seed: int = 0,
+        seeds: Sequence[int] | None = None,
     ):
+        """``ensemble`` members with seeds ``seed``, ``seed`` + 1, …; or the members' ``seeds`` listed."""
         super().__init__()
         if tau <= 0 or dt <= 0 or max_step <= 0:
             raise ValueError(f"tau, dt and max_step must be > 0 ns; got {tau}, {dt}, {max_step}")
@@ -115,24 +136,43 @@ class LayeredNet(nn.Module):
                 raise ValueError(f"{name} must be in [0, 1], got {d}")
         self.n_in, self.hidden, self.n_out = int(n_in), tuple(int(h) for h in hidden), int(n_out)
         self.tau, self.gamma, self.dt, self.S, self.max_step = float(tau), 1.0 / float(tau), float(dt), float(S), float(max_step)
-        self.density_ext, self.density_int, self.ensemble, self.seed = d_ext, d_int, int(ensemble), int(seed)
-        gen = torch.Generator().manual_seed(seed)
+        if seeds is None:
+            seeds = [int(seed) + k for k in range(1 if ensemble is None else int(ensemble))]
+        seeds = [int(s) for s in seeds]
+        if not seeds or (ensemble is not None and int(ensemble) != len(seeds)):
+            raise ValueError(f"ensemble={ensemble} does not match seeds={seeds}: give one seed per member (at least one)")
+        self.density_ext, self.density_int, self.ensemble, self.seed = d_ext, d_int, len(seeds), seeds[0]
+        self.seeds = tuple(seeds)
+        # one generator per member, each drawing exactly what a solo network of its seed draws
+        members = [self._init_member(torch.Generator().manual_seed(s), d_ext, d_int) for s in seeds]
         E = self.ensemble
         self.w_ext, self.w_int, self.bias = nn.ParameterList(), nn.ParameterList(), nn.ParameterList()
-        fan = self.n_in
         for layer, n in enumerate(self.hidden):
-            m_ext = torch.ones(E, n, fan) if layer == 0 else (torch.rand(E, n, fan, generator=gen) < d_ext).float()
-            m_int = (torch.rand(E, n, n, generator=gen) < d_int).float()
-            k = 1.0 / math.sqrt(fan + n)
+            m_ext, m_int, w_ext, w_int = (torch.stack([m[layer][i] for m in members]) for i in range(4))
             self.register_buffer(f"mask_ext{layer}", m_ext)
             self.register_buffer(f"mask_int{layer}", m_int)
-            self.w_ext.append(nn.Parameter((torch.rand(E, n, fan, generator=gen) * 2 - 1) * k * m_ext))
-            self.w_int.append(nn.Parameter((torch.rand(E, n, n, generator=gen) * 2 - 1) * k * m_int))
+            self.w_ext.append(nn.Parameter(w_ext))
+            self.w_int.append(nn.Parameter(w_int))
             self.bias.append(nn.Parameter(torch.zeros(E, 1, n)))
+        self.w_out = nn.Parameter(torch.stack([m[-1] for m in members]))
+        self.b_out = nn.Parameter(torch.zeros(E, 1, self.n_out))
+
+    def _init_member(self, gen: torch.Generator, d_ext: float, d_int: float) -> list:
+        """One member's draws, in a fixed order from its own generator: per layer (mask_ext, mask_int,
+        w_ext, w_int), then the readout's w_out. (The order of the former shared stream with E = 1, so
+        a solo network of seed s is the one earlier versions built.)"""
+        out, fan = [], self.n_in
+        for layer, n in enumerate(self.hidden):
+            m_ext = torch.ones(n, fan) if layer == 0 else (torch.rand(n, fan, generator=gen) < d_ext).float()
+            m_int = (torch.rand(n, n, generator=gen) < d_int).float()
+            k = 1.0 / math.sqrt(fan + n)
+            w_ext = (torch.rand(n, fan, generator=gen) * 2 - 1) * k * m_ext
+            w_int = (torch.rand(n, n, generator=gen) * 2 - 1) * k * m_int
+            out.append((m_ext, m_int, w_ext, w_int))
             fan = n
         k = 1.0 / math.sqrt(fan)
-        self.w_out = nn.Parameter((torch.rand(E, n_out, fan, generator=gen) * 2 - 1) * k)
-        self.b_out = nn.Parameter(torch.zeros(E, 1, n_out))
+        out.append((torch.rand(self.n_out, fan, generator=gen) * 2 - 1) * k)
+        return out
 
     def mask(self, kind: str, layer: int) -> torch.Tensor:
         """The 0/1 mask of ``kind`` ("ext" or "int") weights of ``layer``, (E, out, in)."""
@@ -160,15 +200,20 @@ class LayeredNet(nn.Module):
 
     # -- forward ---------------------------------------------------------------
     def forward_states(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Run the network over the sequence; the last layer's readout state, (E, B, N_last)."""
-        u = check_inputs(inputs, self.n_in)
-        B, T, _ = u.shape
+        """Run the network over the sequence; the last layer's readout state, (E, B, N_last).
+
+        ``inputs``: (B, T[, n_in]), the same sequences for every member, or
+        (E, B, T, n_in), each member its own (members with their own data order).
+        """
         E, L = self.ensemble, len(self.hidden)
+        u = check_member_inputs(inputs, self.n_in, E)
+        _, B, T, _ = u.shape
         weights = self.masked_weights()
         fixed = self.fixed_bias_factor * self.gamma
-        # the input line's contribution for every step at once: (T, E, B, N0)
+        # the input line's contribution for every step at once: (T, E, B, N0), one product per member
+        # (one batched einsum over E sums its weight gradient in an order that depends on E)
         w0 = weights[0][0]
-        drive_in = torch.einsum("btk,enk->tebn", u, w0) * self.S
+        drive_in = torch.stack([torch.einsum("btk,nk->tbn", u[e], w0[e]) for e in range(E)], dim=1) * self.S
         offsets = [self.S * self.bias[l] + fixed for l in range(L)]
         w_ext = [None] + [self.S * weights[l][0].transpose(1, 2) for l in range(1, L)]
         w_int = [self.S * weights[l][1].transpose(1, 2) for l in range(L)]
@@ -199,7 +244,7 @@ class LayeredNet(nn.Module):
         """Constructor arguments (for checkpoints)."""
         return dict(n_in=self.n_in, hidden=list(self.hidden), n_out=self.n_out, tau=self.tau, dt=self.dt, S=self.S,
                     density_ext=self.density_ext, density_int=self.density_int, max_step=self.max_step,
-                    ensemble=self.ensemble, seed=self.seed)
+                    ensemble=self.ensemble, seed=self.seed, seeds=list(self.seeds))
 
 
 class OscillatorNet(LayeredNet):

@@ -145,6 +145,8 @@ def evaluate(pred: np.ndarray, data: Dataset) -> dict[str, float]:
     return {"mse_amplitude": mse_amp, "mse_mz": mse_mz, "theta_error_deg": theta_err}
 
 
+# the seed owns the global torch generator for the run (initial weights) and gives it back after
+@torch.random.fork_rng(devices=[])
 def train(train_set: Dataset, val_set: Dataset, config: TrainConfig = TrainConfig(),
           on_epoch: Callable[[int, dict], None] | None = None) -> tuple[StrayFieldCNN, list[dict]]:
     """Adam with a cosine learning-rate schedule; returns the model of the best validation epoch and the history."""

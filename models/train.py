@@ -6,10 +6,18 @@ with lr0 = 0.149 and lr_decay = 8.077, log-likelihood loss after the last
 step. ``fit`` takes an optional ``states_fn`` so that chip-in-the-loop
 training can substitute the chip's readout for the model's in the forward
 pass while the gradient still flows through the model.
+
+Data order is per seed: each epoch, ensemble member k draws its batch order
+from a generator of its own seed (``model.seeds[k]``) and the epoch, so seed
+k meets the same batches alone or beside any other seeds, and the order is
+the one ``hil train oscillator-net --seed k`` uses. ``shuffle_seed`` fixes
+one order for every member instead (what one chip measuring every member on
+the same inputs needs).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -26,7 +34,7 @@ class TrainConfig:
     lr0: float = 0.149
     lr_decay: float = 8.077
     clip: float = 1.0
-    shuffle_seed: int = 0
+    shuffle_seed: int | None = None  # None: each member's own seed; an int: one order for all members
 
 
 @dataclass
@@ -37,11 +45,23 @@ class History:
     accuracy: list[list[float]] = field(default_factory=list)
 
 
+def _member_labels(labels: torch.Tensor, E: int) -> torch.Tensor:
+    """Labels shared (B,) or per member (E, B) → flat (E·B,)."""
+    return labels.reshape(-1) if labels.dim() == 2 else labels.repeat(E)
+
+
 def nll_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Sum over ensemble members of the mean log-likelihood loss; logits (E, B, C)."""
+    """Sum over ensemble members of the mean log-likelihood loss; logits (E, B, C), labels (B,) or (E, B)."""
     E, B, C = logits.shape
-    per = F.cross_entropy(logits.reshape(E * B, C), labels.repeat(E), reduction="none").view(E, B)
+    per = F.cross_entropy(logits.reshape(E * B, C), _member_labels(labels, E), reduction="none").view(E, B)
     return per.mean(dim=1).sum()
+
+
+def epoch_orders(model: LayeredNet, n: int, epoch: int, cfg: TrainConfig) -> torch.Tensor:
+    """The batch order of every member in ``epoch``, (E, n): each from its own seed's generator
+    (or all from ``cfg.shuffle_seed`` when set), never from a stream shared between members."""
+    seeds = [cfg.shuffle_seed] * model.ensemble if cfg.shuffle_seed is not None else list(model.seeds)
+    return torch.stack([torch.randperm(n, generator=torch.Generator().manual_seed(s * 100003 + epoch)) for s in seeds])
 
 
 def learning_rate(epoch: int, cfg: TrainConfig) -> float:
@@ -71,16 +91,25 @@ def train_epoch(model: LayeredNet, opt: torch.optim.Optimizer, x: torch.Tensor, 
 
     ``states_fn(xb)`` returns the last layer's states to use in the forward
     pass (default: the model's own); it must keep the graph to the model.
+    When the members' orders differ, xb holds each member's own batch,
+    (E, B, T[, n_in]). A ``states_fn`` (one chip measuring every member on
+    the same inputs) gets one shared (B, T) batch: the members then all take
+    the order of ``cfg.shuffle_seed``, or of the first member's seed when it
+    is None — per seed only for a one-member model (as ``ChipTrainer`` runs).
     """
     for group in opt.param_groups:
         group["lr"] = learning_rate(epoch, cfg)
-    gen = torch.Generator().manual_seed(cfg.shuffle_seed * 100003 + epoch)
-    order = torch.randperm(len(y), generator=gen)
+    orders = epoch_orders(model, len(y), epoch, cfg)
+    if states_fn is not None:
+        orders = orders[:1].expand_as(orders)
+    shared = bool((orders == orders[:1]).all())
     total, count = torch.zeros(model.ensemble), 0
     model.train()
     for b, i in enumerate(range(0, len(y), cfg.batch)):
-        idx = order[i:i + cfg.batch]
+        idx = orders[0, i:i + cfg.batch] if shared else orders[:, i:i + cfg.batch]
         xb, yb = x[idx], y[idx]
+        if not shared and xb.dim() == 3:  # (E, B, T) pixel sequences: one input line
+            xb = xb.unsqueeze(-1)
         h = states_fn(xb) if states_fn is not None else model.forward_states(xb)
         logits = model.readout(h)
         loss = nll_loss(logits, yb)
@@ -92,9 +121,9 @@ def train_epoch(model: LayeredNet, opt: torch.optim.Optimizer, x: torch.Tensor, 
         opt.step()
         with torch.no_grad():
             E, B, C = logits.shape
-            per = F.cross_entropy(logits.reshape(E * B, C), yb.repeat(E), reduction="none").view(E, B).sum(1)
+            per = F.cross_entropy(logits.reshape(E * B, C), _member_labels(yb, E), reduction="none").view(E, B).sum(1)
         total += per
-        count += len(yb)
+        count += B
         if on_batch is not None:
             on_batch(b, float(loss))
     return total / count
@@ -118,25 +147,56 @@ def fit(model: LayeredNet, data, cfg: TrainConfig = TrainConfig(),
 
 
 def save_checkpoint(path, model: LayeredNet, opt: torch.optim.Optimizer | None, epoch: int, history: dict) -> None:
-    """Write atomically (temp file + rename): a crash mid-write never spoils the last good checkpoint."""
+    """Write atomically (temp file + rename): a crash mid-write never spoils the last good checkpoint.
+
+    The checkpoint is plain data only (dicts, lists, numbers, strings, tensors),
+    so :func:`load_checkpoint` reads it with ``weights_only=True``.
+    """
     import os
     from pathlib import Path
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save({"kind": type(model).__name__, "config": model.config(), "state": model.state_dict(),
-                "optimizer": opt.state_dict() if opt is not None else None, "epoch": epoch, "history": history}, tmp)
+    plain = json.loads(json.dumps({"config": model.config(), "history": history}, default=_plain))
+    torch.save({"format": CHECKPOINT_FORMAT, "kind": type(model).__name__, "config": plain["config"],
+                "state": model.state_dict(), "optimizer": opt.state_dict() if opt is not None else None,
+                "epoch": int(epoch), "history": plain["history"]}, tmp)
     os.replace(tmp, path)
 
 
+#: Tag of the plain-data checkpoint (``weights_only`` loadable).
+CHECKPOINT_FORMAT = "spin-hil-checkpoint/1"
+
+
+def _plain(value):
+    """JSON fallback for numpy scalars and arrays in a config or history."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"checkpoint field of type {type(value).__name__} is not plain data")
+
+
 def load_checkpoint(path) -> dict:
-    """The checkpoint dict, with ``model`` rebuilt from its config and weights."""
+    """The checkpoint dict, with ``model`` rebuilt from its config and weights.
+
+    Data only: ``torch.load(..., weights_only=True)`` unpickles nothing but
+    tensors and plain containers, so a checkpoint file someone hands you
+    cannot run code; one that tries is refused with :class:`HilError`.
+    """
+    import pickle
+
+    from hil.errors import HilError
     from hil.models.ctrnn import CTRNN
     from hil.models.oscillator_net import OscillatorNet
 
-    ck = torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, AttributeError, TypeError, ValueError, EOFError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise HilError(f"{path}: not a data-only spin-hil checkpoint, refused without running it ({first})") from None
     kinds = {"OscillatorNet": OscillatorNet, "CTRNN": CTRNN}
+    if not isinstance(ck, dict) or ck.get("kind") not in kinds or not isinstance(ck.get("config"), dict):
+        raise HilError(f"{path}: not a spin-hil checkpoint (expected a dict with kind in {sorted(kinds)} and config)")
     model = kinds[ck["kind"]](**ck["config"])
     model.load_state_dict(ck["state"])
     ck["model"] = model

@@ -51,6 +51,8 @@ class TrainResult:
     trained_on: dict[str, int]  # processes per class used for training (incl. held-out)
 
 
+# the seed owns the global torch generator for the run (init and batch order) and gives it back after
+@torch.random.fork_rng(devices=[])
 def train_classifier(data: Processes, config: ClassifierConfig, epochs: int = 300, lr: float = 1e-3,
                      batch: int = 32, holdout: float = 0.1, patience: int = 50, seed: int = 0,
                      progress: bool = True) -> TrainResult:

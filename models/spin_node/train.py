@@ -96,6 +96,8 @@ class _Windows:
                 torch.as_tensor(target, dtype=dtype))
 
 
+# the seed owns the global torch generator for the run (initial weights) and gives it back after
+@torch.random.fork_rng(devices=[])
 def train(traces: list[Trace], embed: int = 2, hidden: int = 50, config: TrainConfig | None = None,
           meta: NodeMeta | None = None, progress: Callable[[int, float, float | None], None] | None = None,
           skip: bool = False) -> SpinNODE:

@@ -65,8 +65,11 @@ def _sample(image: np.ndarray, rows: np.ndarray, cols: np.ndarray, order: int) -
 
 
 def scan(spins: np.ndarray, settings: ScanSettings, centre: tuple[float, float] | None = None,
-         rng: np.random.Generator | None = None) -> np.ndarray:
-    """The scan image (pixels × pixels) of a periodic (3, L, L) spin texture, noise included."""
+         rng: np.random.Generator | int | None = None) -> np.ndarray:
+    """The scan image (pixels × pixels) of a periodic (3, L, L) spin texture, noise included.
+
+    The noise comes from ``rng`` (a generator, or an int seed); without one it is seed 0's —
+    never fresh OS entropy, so a scan is reproducible unless asked otherwise."""
     spins = canonical_magnetisation(spins)
     if spins.ndim != 3:
         raise InputDataError("scan takes one (3, L, L) texture")
@@ -76,7 +79,7 @@ def scan(spins: np.ndarray, settings: ScanSettings, centre: tuple[float, float] 
     rows, cols = scan_points(spins.shape[-2:], settings, centre)
     image = _sample(field, rows, cols, order=3)
     if settings.noise > 0:
-        rng = rng if rng is not None else np.random.default_rng()
+        rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(0 if rng is None else rng)
         image = image + rng.normal(0.0, settings.noise, size=image.shape)
     return image
 
