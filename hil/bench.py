@@ -182,22 +182,56 @@ class Bench:
     bias_source = property(lambda self: self.role("bias_source"))
     frame_source = property(lambda self: self.role("frame_source"))
 
-    def close(self) -> list[str]:
-        """Switch every output off, then close every connection; return what failed.
+    #: Seconds one instrument may take to switch off (and read back), and to close, before it is
+    #: given up on and the next is made safe; the CLI sets it from ``--shutdown-timeout``.
+    shutdown_timeout: float = 10.0
 
-        Every instrument is attempted even if an earlier one fails, so one dead
-        connection never leaves another output live.
+    def close(self) -> list[str]:
+        """Switch every output off, read each back, then close every connection; return what failed.
+
+        Each instrument is made safe on its own: one that raises (anything,
+        even a KeyboardInterrupt) or hangs past :attr:`shutdown_timeout` never
+        keeps the next from being switched off. SIGINT/SIGTERM/SIGHUP arriving
+        meanwhile are held and re-delivered afterwards (:func:`hil.signals.held`).
+        :attr:`shutdown_report` then says, per instrument, what is known to be
+        true: output read back off, or why it could not be confirmed.
         """
+        from hil.signals import held
+
         failures: list[str] = []
-        for step in ("shutdown", "close"):
+        report: list[str] = []
+        hung: set[str] = set()
+        with held():
             for role, inst in self._raw.items():
-                try:
-                    getattr(inst, step)()
-                except Exception as exc:  # keep going: the others must still be made safe
-                    failures.append(f"{role}.{step}: {exc}")
-        self._raw.clear()
-        self.roles.clear()
-        return failures
+                ok, result = _bounded(lambda inst=inst, role=role: _switch_off(inst, role), self.shutdown_timeout)
+                if not ok:
+                    hung.add(role)
+                    failures.append(f"{role}.shutdown: no answer within {self.shutdown_timeout:g} s")
+                    report.append(f"{role}: COULD NOT CONFIRM off (shutdown did not finish within "
+                                  f"{self.shutdown_timeout:g} s)")
+                elif isinstance(result, BaseException):
+                    failures.append(f"{role}.shutdown: {result}")
+                    report.append(f"{role}: COULD NOT CONFIRM off (shutdown failed: {result})")
+                else:
+                    state = result[1]
+                    if state is True:
+                        failures.append(f"{role}: output still on after shutdown")
+                    report.append(f"{role}: {_state_text(state)}")
+            for role, inst in self._raw.items():
+                if role in hung:
+                    continue  # its shutdown thread still holds the connection
+                ok, result = _bounded(inst.close, self.shutdown_timeout)
+                if not ok:
+                    failures.append(f"{role}.close: no answer within {self.shutdown_timeout:g} s")
+                elif isinstance(result, BaseException):
+                    failures.append(f"{role}.close: {result}")
+            self.shutdown_report = tuple(report)
+            self._raw.clear()
+            self.roles.clear()
+        return failures  # (a signal held meanwhile is re-delivered as the block ends)
+
+    #: What :meth:`close` found, one line per instrument ("bias_source: output OFF (read back)").
+    shutdown_report: tuple[str, ...] = ()
 
     def __enter__(self) -> "Bench":
         return self
@@ -352,3 +386,85 @@ def _validate_role(role: str, entry: Any, samples: dict, declared_samples: list[
     if not ok:
         return None
     return RoleSpec(role, kind, name, cls, resource, sample, dict(options), entry.get("scpi"))
+
+
+#: Roles whose instruments source nothing: shutting them down has no output to confirm.
+NO_OUTPUT_ROLES = frozenset({"spectrum_analyser", "frame_source", "digitizer"})
+_NO_OUTPUT = "no output"
+
+
+def _output_state(inst: Any) -> bool | None | Exception:
+    """The output state read back from the instrument: True/False; ``None`` if it has no way to
+    report it; the exception if the read-back itself failed.
+
+    Roles carry no read-back of their own, so this asks what the shipped
+    drivers and twins offer: pymeasure's ``source_enabled`` (a Keithley's
+    ``OUTP?``), a generator channel's ``output`` (``OUTP1?``), a twin's
+    ``output`` flag. It is read twice and the second answer kept: a signal
+    that interrupted a query mid-run can leave that query's reply unread on
+    the connection, so the first answer may be stale; the second always
+    answers a question asked after the off command.
+    """
+    for path in ("source_enabled", "output_channel.output", "output"):
+        def read(path=path) -> Any:
+            obj: Any = inst
+            for part in path.split("."):
+                obj = getattr(obj, part)
+            return obj
+
+        try:
+            read()
+        except AttributeError:
+            continue
+        except Exception:  # a stale or garbled first reply: the second read decides
+            pass
+        try:
+            value = read()
+        except Exception as exc:
+            return exc
+        if isinstance(value, (bool, int)):
+            return bool(value)
+        return ValueError(f"read back {value!r}, not an on/off state")
+    return None
+
+
+def _switch_off(inst: Any, role: str):
+    """Shutdown, then the read-back (run inside :func:`_bounded`)."""
+    inst.shutdown()
+    return ("read back", _NO_OUTPUT if role in NO_OUTPUT_ROLES else _output_state(inst))
+
+
+def _state_text(state) -> str:
+    if state is _NO_OUTPUT:
+        return "no output to switch off; shut down"
+    if state is False:
+        return "output OFF (read back)"
+    if state is True:
+        return "output STILL ON (read back after the off command)"
+    if isinstance(state, Exception):
+        return f"off command sent; COULD NOT CONFIRM (the read-back failed: {type(state).__name__}: {state})"
+    return "off command sent; COULD NOT CONFIRM (this instrument cannot read its output state back)"
+
+
+def _bounded(fn, timeout: float) -> tuple[bool, Any]:
+    """Run ``fn`` in a daemon thread for at most ``timeout`` s: (finished, its result or exception).
+
+    A hung instrument is left to its thread (which dies with the process);
+    the caller moves on to the next instrument.
+    """
+    import threading
+
+    box: list[Any] = []
+
+    def target() -> None:
+        try:
+            box.append(fn())
+        except BaseException as exc:  # noqa: BLE001 — reported per instrument, never stops the others
+            box.append(exc)
+
+    thread = threading.Thread(target=target, name="hil-shutdown", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive() or not box:
+        return False, None
+    return True, box[0]

@@ -32,6 +32,10 @@ class BiasSweep(Procedure):
     def plan(self, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         return [{"current": c} for c in params["currents"]]
 
+    def requests(self, point: Mapping[str, Any], params: Mapping[str, Any]):
+        return [("bias_source", "set_compliance_voltage", (params["compliance"],)),
+                ("bias_source", "set_current", (point["current"],))]
+
     def prepare(self, bench: Any, params: Mapping[str, Any]) -> None:
         bench.bias_source.set_compliance_voltage(params["compliance"])
         bench.bias_source.output_on()

@@ -19,15 +19,17 @@ the chip (digital training, then deployment).
 Two readout paths (``readout``), both through roles only, so both run on a
 real chip:
 
-- ``digitizer`` (default) — the digitizer is set up for one segment per
-  sequence (one sample per input step, T + 1 samples from the trigger), is
-  armed once per batch, and the AWG plays every sequence of the batch on its
-  own trigger (its sync output triggers the digitizer); one fetch returns
-  every output of every sequence, converted from volts to x with the
-  detectors' calibration (``detector_volts`` at x = 1). Output k sits on
-  digitizer channel ``first_channel + k`` (the wiring sheet). On the twin the
-  digitizer runs the whole batch's physics at once, so this is also the fast
-  path for training.
+- ``digitizer`` (default) — a fast power detector per output oscillator into
+  a digitizer; a whole batch is one acquisition (:class:`DigitizerLink`):
+  ``batch_mode=segments`` plays each sequence on its own AWG trigger into
+  one segment each; ``batch_mode=waveform`` plays the batch as one AWG
+  waveform (sequences + ``guard`` ns of zero input) into one record that the
+  link cuts back into sequences. Volts to x with the detectors' calibration
+  (``detector_volts`` at x = 1); output k sits on digitizer channel
+  ``first_channel + k`` (the wiring sheet). How fast a twin computes a
+  capture is the twin's business (the chip twin runs the segments as one
+  batch, and a long waveform parallel in time, to the sequential result), so
+  this is also the fast path for training; the protocol has no other.
 - ``zero_span`` — the spectrum analyser reads each output oscillator in zero
   span at its frequency (from the chip's calibration sheet:
   ``f0 + f_spacing·index``), dBm to x with ``full_scale_dbm``; the AWG plays
@@ -65,6 +67,8 @@ class ChipStopped(HilError):
 #: readout name → what it needs of the bench (for the error when a role is missing)
 READOUTS = {"digitizer": "pulse_generator, digitizer, weights",
             "zero_span": "pulse_generator, spectrum_analyser, weights"}
+#: how a batch is played into one acquisition (DigitizerLink)
+BATCH_MODES = ("segments", "waveform")
 #: old names of the readouts, accepted for one release
 OLD_READOUTS = {"batch": "digitizer", "roles": "zero_span"}
 
@@ -104,15 +108,45 @@ def program_weights(weights: Any, prog: Mapping[str, Any]) -> None:
 # -- links: how a batch of sequences reaches the chip and comes back -------------------
 
 class DigitizerLink:
-    """The lab's fast path: one digitizer segment per sequence, the whole batch in one acquisition."""
+    """The lab's fast path: a whole batch of sequences in one digitizer acquisition.
+
+    Two ways to play the batch (``batch_mode``), both one acquisition and one
+    transfer per batch (or per ``awg_points`` of AWG memory):
+
+    - ``segments`` (default): the AWG plays each sequence on its own trigger;
+      each trigger (AWG sync → scope EXT TRIG, and the chip's reset input)
+      starts one segment of a segmented capture. The chip starts every
+      sequence at rest, as the digital model assumes.
+    - ``waveform``: the AWG plays the sequences back to back, each followed by
+      ``guard`` ns of zero input, as one uploaded waveform on one trigger; the
+      digitizer records it in one segment and the link cuts the record back
+      into sequences (sequence b starts at sample b·(T + G), T + 1 samples).
+      The chip has no reset between sequences here: the guard must let every
+      neuron relax to rest. That holds for an untrained network (to 1e-5 in
+      64 ns) but NOT for trained ones, whose rest point is typically
+      unstable (benchmarks/RESULTS.md, issue 16) — use it only where the
+      chip's rest is attracting.
+
+    Timing comes from the digitizer's own time axis: where the instrument
+    chose another sample rate than asked (an oscilloscope picks its rate from
+    its time base), the record is interpolated onto one sample per input step.
+    """
 
     def __init__(self, bench: Any, n_out: int = 32, first_channel: int = 1, detector_volts: float = 1.0,
-                 volts_per_unit: float = 1.0):
+                 volts_per_unit: float = 1.0, guard: float = 64.0, awg_points: int = 16384,
+                 batch_mode: str = "segments", max_segments: int = 1000):
         self.awg = _role(bench, "pulse_generator", "digitizer")
         self.digitizer = _role(bench, "digitizer", "digitizer")
         self.weights = _role(bench, "weights", "digitizer")
         self.channels = list(range(int(first_channel), int(first_channel) + int(n_out)))
         self.detector_volts, self.volts_per_unit = float(detector_volts), float(volts_per_unit)
+        if not guard >= 0 or int(awg_points) < 2:
+            raise HilError(f"guard must be >= 0 ns and awg_points >= 2, got {guard}, {awg_points}")
+        self.guard, self.awg_points = float(guard), int(awg_points)
+        if batch_mode not in BATCH_MODES:
+            raise HilError(f"batch_mode must be one of {', '.join(BATCH_MODES)}, got {batch_mode!r}")
+        self.batch_mode, self.max_segments = batch_mode, int(max_segments)
+        self.captures = 0  # digitizer acquisitions made
 
     def program(self, prog: dict) -> None:
         program_weights(self.weights, prog)
@@ -121,16 +155,66 @@ class DigitizerLink:
         """Power traces of the output oscillators, x units, (B, T+1, N_out); dt in ns."""
         inputs = np.asarray(inputs, dtype=float)
         B, T = inputs.shape[:2]
+        if T + 1 > self.awg_points:
+            raise HilError(f"a sequence of {T} steps does not fit the AWG's {self.awg_points} points")
+        out = np.empty((B, T + 1, len(self.channels)))
+        if self.batch_mode == "segments":
+            for first in range(0, B, self.max_segments):
+                chunk = inputs[first:first + self.max_segments].reshape(-1, T)
+                out[first:first + len(chunk)] = self._segments(chunk, dt, T)
+            return out
+        G = int(np.ceil(self.guard / dt - 1e-9))  # guard in whole input steps
+        per_capture = max(1, self.awg_points // (T + G))
+        for first in range(0, B, per_capture):
+            chunk = inputs[first:first + per_capture].reshape(-1, T)
+            out[first:first + len(chunk)] = self._capture(chunk, dt, T, G)
+        return out
+
+    def _on_grid(self, t: np.ndarray, record: np.ndarray, samples: int, dt: float) -> np.ndarray:
+        """record (..., samples') at the instrument's times t → (..., samples) at k·dt (interpolated if needed)."""
+        grid = np.arange(samples) * dt * 1e-9
+        tol = 1e-3 * dt * 1e-9
+        if record.shape[-1] == samples and np.allclose(t[:samples], grid, rtol=0, atol=tol):
+            return record
+        if t[0] > grid[0] + tol or t[-1] < grid[-1] - tol:
+            raise InstrumentError(f"the digitizer recorded {t[0]:.4g} s to {t[-1]:.4g} s; the batch needs "
+                                  f"0 to {grid[-1]:.4g} s after the trigger")
+        flat = record.reshape(-1, record.shape[-1])
+        return np.stack([np.interp(grid, t, row) for row in flat]).reshape(record.shape[:-1] + (samples,))
+
+    def _segments(self, seqs: np.ndarray, dt: float, T: int) -> np.ndarray:
         rate = 1e9 / dt  # one AWG sample and one digitizer sample per input step
-        # x from −0.25 to 1.25 fits the ADC: noise below rest and a little above full power
-        self.digitizer.configure(self.channels, rate, T + 1, B, 1.5 * self.detector_volts, 0.5 * self.detector_volts)
+        self.digitizer.configure(self.channels, rate, T + 1, len(seqs), 1.5 * self.detector_volts,
+                                 0.5 * self.detector_volts)
         self.digitizer.arm()
-        for b in range(B):
-            self.awg.set_arbitrary_pulse(inputs[b].reshape(T) * self.volts_per_unit, rate)
+        for seq in seqs:
+            self.awg.set_arbitrary_pulse(seq * self.volts_per_unit, rate)
             self.awg.arm()
             self.awg.trigger()
-        _, volts = self.digitizer.fetch()
-        return np.asarray(volts, dtype=float).transpose(0, 2, 1) / self.detector_volts
+        t, volts = self.digitizer.fetch()
+        self.captures += 1
+        record = self._on_grid(np.asarray(t, dtype=float), np.asarray(volts, dtype=float), T + 1, dt)
+        return record.transpose(0, 2, 1) / self.detector_volts
+
+    def _capture(self, seqs: np.ndarray, dt: float, T: int, G: int) -> np.ndarray:
+        n, period = len(seqs), T + G
+        wave = np.zeros((n, period))
+        wave[:, :T] = seqs
+        wave = wave.reshape(-1)[:max(n * period, 2)]
+        samples = (n - 1) * period + T + 1
+        rate = 1e9 / dt  # one AWG sample per input step; the digitizer asked for the same
+        # x from −0.25 to 1.25 fits the ADC: noise below rest and a little above full power
+        self.digitizer.configure(self.channels, rate, samples, 1, 1.5 * self.detector_volts, 0.5 * self.detector_volts)
+        self.digitizer.arm()
+        self.awg.set_arbitrary_pulse(wave * self.volts_per_unit, rate)
+        self.awg.arm()
+        self.awg.trigger()
+        t, volts = self.digitizer.fetch()
+        self.captures += 1
+        record = self._on_grid(np.asarray(t, dtype=float), np.asarray(volts, dtype=float)[0], samples, dt)
+        record = record / self.detector_volts  # (channels, samples)
+        idx = np.arange(n)[:, None] * period + np.arange(T + 1)[None, :]
+        return record[:, idx].transpose(1, 2, 0)
 
 
 class ZeroSpanLink:
@@ -278,6 +362,12 @@ class ChipTrainer:
         return rec
 
 
+def chip_shape(weights: Any) -> dict[str, Any]:
+    """The network a chip holds, from its Weights role: ``n_in`` and ``hidden`` for OscillatorNet."""
+    shapes = weights.shapes
+    return {"n_in": int(shapes["w_ext"][0][1]), "hidden": tuple(int(b[0]) for b in shapes["bias"])}
+
+
 def output_frequencies(f0: float, f_spacing: float, first_output: int, n_out: int) -> np.ndarray:
     return f0 + f_spacing * (first_output + np.arange(n_out))
 
@@ -289,7 +379,8 @@ def make_link(bench: Any, readout: str, n_out: int, settings: Mapping[str, Any])
     cal = {k: p.default for k, p in ChipInTheLoop.params.items()}
     cal.update({k: v for k, v in settings.items() if v is not None})
     if readout == "digitizer":
-        return DigitizerLink(bench, n_out, cal["first_channel"], cal["detector_volts"])
+        return DigitizerLink(bench, n_out, cal["first_channel"], cal["detector_volts"], guard=cal["guard"],
+                             awg_points=cal["awg_points"], batch_mode=cal["batch_mode"])
     freqs = output_frequencies(cal["f0"], cal["f_spacing"], cal["first_output"], n_out)
     return ZeroSpanLink(bench, freqs, cal["rbw"], cal["full_scale_dbm"])
 
@@ -311,11 +402,17 @@ class ChipInTheLoop(Procedure):
         "eval_limit": Param(int, 0, "", "test sequences evaluated per epoch (0 = all)"),
         "limit": Param(int, 0, "", "digits used, half to train, half to test (0 = all 1797; small for smoke runs)"),
         "checkpoint": Param(str, "", "", "checkpoint file, written after every epoch and resumed from"),
+        "torch_threads": Param(int, 1, "", "torch threads for the model (1: measured 19× faster than torch's default "
+                               "on the shared 2-core VM, issue 16)"),
         "f0": Param(float, 2.0e9, "Hz", "calibration sheet: frequency of oscillator 0"),
         "f_spacing": Param(float, 100.0e6, "Hz", "calibration sheet: frequency step between oscillators"),
         "first_output": Param(int, 64, "", "index of the first output oscillator"),
         "first_channel": Param(int, 1, "", "wiring sheet: digitizer channel of the first output's detector"),
         "detector_volts": Param(float, 1.0, "V", "calibration sheet: a detector's output at x = 1 (full power)"),
+        "batch_mode": Param(str, "segments", "", "'segments': a trigger and a segment per sequence; 'waveform': the "
+                            "batch as one AWG waveform with guard time (only for chips whose rest is attracting)"),
+        "guard": Param(float, 64.0, "ns", "batch_mode=waveform: zero input after each sequence (the neurons relax)"),
+        "awg_points": Param(int, 16384, "", "AWG waveform memory in points: a batch longer than this takes several captures"),
         "rbw": Param(float, 8.0e6, "Hz", "zero-span resolution bandwidth (zero_span readout)"),
         "full_scale_dbm": Param(float, -60.0, "dBm", "power of an oscillator at x = 1 (zero_span readout)"),
     }
@@ -324,11 +421,15 @@ class ChipInTheLoop(Procedure):
         return [{"epoch": e} for e in range(params["epochs"])]
 
     def prepare(self, bench: Any, params: Mapping[str, Any]) -> None:
+        import torch
+
         from hil.models.digits import load_digits_sequences
         from hil.models.oscillator_net import OscillatorNet
         from hil.models.train import TrainConfig
 
-        model = OscillatorNet(dt=params["dt"], density=params["density"], seed=params["seed"])
+        torch.set_num_threads(max(1, params["torch_threads"]))
+        model = OscillatorNet(dt=params["dt"], density=params["density"], seed=params["seed"],
+                              **chip_shape(_role(bench, "weights", readout_name(params["readout"]))))
         link = make_link(bench, readout_name(params["readout"]), model.hidden[-1], params)
         power_up(bench, params["bias_current"], params["compliance"])
         cfg = TrainConfig(epochs=params["epochs"], batch=params["batch"], lr0=params["lr0"],

@@ -87,6 +87,15 @@ class DeviceResponse(Procedure):
                            f"({params['points_per_hold']}); change one of them")
         return [{"seed": params["seed"] + i} for i in range(params["records"])]
 
+    def requests(self, point: Mapping[str, Any], params: Mapping[str, Any]):
+        """The drive's extremes: the largest field (as volts) or both bias bounds and the compliance."""
+        if params["drive"] == "field":
+            peak = params["amplitude_max"] / params["tesla_per_volt"]
+            return [("pulse_generator", "set_arbitrary_pulse", (np.array([0.0, peak]), params["awg_rate"]))]
+        return [("bias_source", "set_compliance_voltage", (params["compliance"],)),
+                ("bias_source", "set_current", (params["current_min"],)),
+                ("bias_source", "set_current", (params["current_max"],))]
+
     def prepare(self, bench: Any, params: Mapping[str, Any]) -> None:
         if params["drive"] == "field":
             bench.pulse_generator.output_on()

@@ -42,6 +42,9 @@ class PulseFrames(Procedure):
     def plan(self, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         return [{"width": w} for w in params["widths"]]
 
+    def requests(self, point: Mapping[str, Any], params: Mapping[str, Any]):
+        return [("pulse_generator", "set_gaussian_pulse", (params["amplitude"], point["width"], params["delay"]))]
+
     def prepare(self, bench: Any, params: Mapping[str, Any]) -> None:
         bench.pulse_generator.output_on()
 

@@ -22,11 +22,11 @@ torch.set_num_threads(1)
 FINE = dict(digitizer=dict(bits=24), weights=dict(bits=32))
 
 
-def chip_link(tmp_path, hidden, name="chip.toml", **kw):
+def chip_link(tmp_path, hidden, name="chip.toml", guard=64.0, mode="segments", **kw):
     """An open chip bench (powered up) and its DigitizerLink; close the bench when done."""
     bench = load_bench(write_chip_bench(tmp_path, name, hidden=hidden, **kw)).open()
     power_up(bench, 2e-3, 2.0)
-    return bench, DigitizerLink(bench, n_out=hidden[-1])
+    return bench, DigitizerLink(bench, n_out=hidden[-1], guard=guard, batch_mode=mode)
 
 
 def grads(model, states_fn, x, y):
@@ -48,9 +48,11 @@ def test_autograd_function_passes_the_models_gradient_and_the_chips_value():
         chip_in_the_loop(h, torch.full((1, 4, 3), float("nan")))
 
 
-def test_gradient_through_an_ideal_chip_via_the_roles_equals_the_models_own(tmp_path):
+@pytest.mark.parametrize("mode", ["segments", "waveform"])
+def test_gradient_through_an_ideal_chip_via_the_roles_equals_the_models_own(tmp_path, mode):
+    """Both batch modes; the waveform's 300 ns guard brings this (untrained) network back to rest to ~1e-9."""
     model = OscillatorNet(hidden=(8, 6), seed=3)
-    bench, link = chip_link(tmp_path, (8, 6), **ideal(), **FINE)
+    bench, link = chip_link(tmp_path, (8, 6), guard=300.0, mode=mode, **ideal(), **FINE)
     data = load_digits_sequences(limit=40)
     x, y = data.x_train[:16, :24], data.y_train[:16]  # 24 steps are enough to compare
     with bench:
@@ -103,11 +105,15 @@ def test_short_chip_in_the_loop_training_lowers_the_loss(tmp_path):
     assert load_checkpoint(tmp_path / "ck.pt")["epoch"] == 3
 
 
-def test_a_chip_timeout_mid_epoch_stops_with_a_message_and_keeps_the_last_checkpoint(tmp_path):
+@pytest.mark.parametrize("mode, fail_after", [
+    ("segments", 160 + 60),  # a trigger per sequence: epoch 0 plays 120 + 40, epoch 1's first batch 60 more
+    ("waveform", 2 + 1 + 1),  # a trigger per batch waveform: 2 training batches + 1 evaluation, then 1 more
+])
+def test_a_chip_timeout_mid_epoch_stops_with_a_message_and_keeps_the_last_checkpoint(tmp_path, mode, fail_after):
     data = load_digits_sequences(limit=240)  # 120 train: 2 batches of 60, + 40 evaluated
     model = OscillatorNet(hidden=(6, 6), seed=0)
-    # epoch 0 plays 120 + 40 sequences, epoch 1's first batch 60 more; the next trigger gets no answer
-    bench, link = chip_link(tmp_path, (6, 6), **ideal(fail_after=160 + 60))
+    # the next trigger gets no answer
+    bench, link = chip_link(tmp_path, (6, 6), mode=mode, **ideal(fail_after=fail_after))
     ck = tmp_path / "ck.pt"
     with bench:
         trainer = ChipTrainer(model, data, link, TrainConfig(batch=60), "chip", ck, eval_limit=40)

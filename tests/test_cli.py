@@ -43,14 +43,13 @@ def test_run_then_list_runs(oscillator_bench, tmp_path, capsys):
     assert "bias_sweep" in listing and "complete" in listing and "2 records" in listing
 
 
-def test_limit_violation_exits_nonzero_and_marks_the_run(oscillator_bench, tmp_path, capsys):
+def test_limit_violation_exits_nonzero_before_a_run_exists(oscillator_bench, tmp_path, capsys):
     out = tmp_path / "bad.h5"
     rc = main(["run", "bias_sweep", "--bench", str(oscillator_bench), "--param", "currents=1mA,8mA",
                "--out", str(out), "--quiet"])
     assert rc == 1
-    assert "max_bias_current" in capsys.readouterr().err
-    main(["runs", str(out)])
-    assert "failed" in capsys.readouterr().out
+    assert "point 1 of 2 (current=0.008)" in capsys.readouterr().err  # the whole plan is checked first
+    assert not out.exists()
 
 
 def test_bad_param_syntax(oscillator_bench, tmp_path, capsys):

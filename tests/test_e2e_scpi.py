@@ -115,13 +115,11 @@ def test_server_killed_mid_sweep_fails_the_run_and_leaves_outputs_off(write_benc
     assert bias.output is False and bias.closed and bias.sample.current[0] == 0.0
 
 
-def test_hil_runs_lists_the_failed_run(tmp_path, oscillator_bench):
-    # the CLI view of a run that failed on a limit: status and reason
+def test_hil_run_refuses_an_out_of_limit_plan_before_a_run_exists(tmp_path, oscillator_bench):
+    # the plan is checked against the bench limits first: no run, nothing sent (was: a failed run after point 0)
     from hil.app.cli import main
 
     out = tmp_path / "f.h5"
     assert main(["run", "bias_sweep", "--bench", str(oscillator_bench), "--param", "currents=1mA,9mA",
                  "--out", str(out), "--quiet"]) == 1
-    with Store(out, "r") as store:
-        info = store.runs()[0]
-    assert info.status == "failed" and info.records == 1 and "max_bias_current" in info.message
+    assert not out.exists()

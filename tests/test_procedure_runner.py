@@ -25,22 +25,42 @@ def test_bias_sweep_on_twins(oscillator_bench, tmp_path):
     assert recs[1]["voltage"] == pytest.approx(2e-3 * 100.0)
 
 
-def test_failure_marks_run_failed_and_keeps_records(oscillator_bench, tmp_path):
+def test_failure_marks_run_failed_and_keeps_records(oscillator_bench, tmp_path, monkeypatch):
     proc = get_procedure("bias_sweep")
+    real = proc.measure
+
+    def measure(bench, point, params):
+        if point["current"] > 2.5e-3:
+            raise RuntimeError("analyser lost its reference")
+        return real(bench, point, params)
+
+    monkeypatch.setattr(proc, "measure", measure)
     with Store(tmp_path / "f.h5") as store, load_bench(oscillator_bench).open() as bench:
-        with pytest.raises(HilError, match="max_bias_current"):
-            run_procedure(proc, bench, store, {"currents": "1mA,2mA,9mA,3mA", "points": "51"}, progress=False)
+        with pytest.raises(RuntimeError, match="reference"):
+            run_procedure(proc, bench, store, {"currents": "1mA,2mA,3mA,4mA", "points": "51"}, progress=False)
         run = store.run(store.run_ids()[0])
-        assert run.status == "failed" and "max_bias_current" in run.attrs["message"]
+        assert run.status == "failed" and run.attrs["message"] == "RuntimeError: analyser lost its reference"
         assert run.completed() == [0, 1]
         assert bench.bias_source.instrument.output is True  # still inside the with: the bench decides
+
+
+def test_out_of_limit_point_refused_before_anything_is_sent(oscillator_bench, tmp_path):
+    proc = get_procedure("bias_sweep")
+    with Store(tmp_path / "f.h5") as store, load_bench(oscillator_bench).open() as bench:
+        with pytest.raises(HilError) as info:
+            run_procedure(proc, bench, store, {"currents": "1mA,2mA,10mA,3mA"}, progress=False)
+        assert store.run_ids() == []
+        bias, sa = bench.bias_source.instrument, bench.spectrum_analyser.instrument
+        assert bias.received == [] and sa.received == []
+    text = str(info.value)
+    assert "point 2 of 4 (current=0.01)" in text and "max_bias_current = 0.005 A" in text
 
 
 def test_resume_measures_only_missing_points(oscillator_bench, tmp_path):
     proc = get_procedure("bias_sweep")
     params = {"currents": "1mA,2mA,3mA", "points": "51"}
     with Store(tmp_path / "r.h5") as store, load_bench(oscillator_bench).open() as bench:
-        run = store.create_run("bias_sweep", proc.resolve(params))
+        run = store.create_run("bias_sweep", proc.resolve(params), bench.spec.text)
         run.write_record(1, {"current": 2e-3, "marker": "kept"})
         run.finish("failed", "simulated crash")
         resumed = run_procedure(proc, bench, store, params, resume=run.run_id, progress=False)
@@ -48,8 +68,8 @@ def test_resume_measures_only_missing_points(oscillator_bench, tmp_path):
         assert resumed.record(1)["marker"] == "kept"
         sweeps = [m for m, _ in bench.spectrum_analyser.instrument.received if m == "sweep"]
         assert len(sweeps) == 2  # points 0 and 2 only
-        with pytest.raises(HilError, match="other parameters"):
-            run_procedure(proc, bench, store, {"currents": "0.5mA"}, resume=run.run_id, progress=False)
+        with pytest.raises(HilError, match=r"param currents: stored \[0.001, 0.002, 0.003\], now \[0.0005\]"):
+            run_procedure(proc, bench, store, dict(params, currents="0.5mA"), resume=run.run_id, progress=False)
 
 
 def test_unknown_procedure_and_parameter():

@@ -86,7 +86,7 @@ def test_sweep_resumes_after_sigkill_without_recomputing(tmp_path):
         run_id = s.run_ids()[0]
         before = s.run(run_id).completed()
         first = s.run(run_id).record(before[0])["final_Q"]
-        assert s.run(run_id).status == "running" and 3 <= len(before) < 16
+        assert s.run(run_id).status in ("interrupted", "running") and 3 <= len(before) < 16
     spec = DiagramSpec(alphas=tuple(0.1 * k for k in range(1, 9)), **tiny)
     computed: list[list[int]] = []
     import hil.sim.llg.diagram as pd
@@ -102,7 +102,7 @@ def test_sweep_resumes_after_sigkill_without_recomputing(tmp_path):
     with Store(out, "r") as s:
         run = s.run(run_id)
         assert run.status == "complete" and run.record(before[0])["final_Q"] == first
-    with pytest.raises(HilError, match="another diagram spec"):
+    with pytest.raises(HilError, match=r"param alphas: stored \[0.1, 0.2, .*, now \[0.2\]"):
         sweep(DiagramSpec(alphas=(0.2,), **tiny), out, resume=run_id, progress=False)
 
 

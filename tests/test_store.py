@@ -1,9 +1,12 @@
-"""The HDF5 store: round trips, status, crash safety, resume, exclusive writing."""
+"""The run store: round trips, status, crash safety, resume, exclusive writing.
+
+Faults (SIGKILL loops, disk full, byte flips, SWMR readers) are in test_store_faults.py."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -42,9 +45,10 @@ def test_frames_are_chunked_and_compressed(tmp_path):
     with Store(tmp_path / "c.h5") as store:
         run = store.create_run("p", {})
         run.write_record(0, {"frames": np.zeros((5, 32, 32))})
-    with h5py.File(tmp_path / "c.h5", "r") as f:
-        d = f[f"runs/{run.run_id}/records/000000/frames"]
-        assert d.chunks == (1, 32, 32) and d.compression == "gzip"
+    with h5py.File(tmp_path / "c.h5" / "runs" / run.run_id / "seg-0000.h5", "r", swmr=True) as f:
+        d = f["data/frames"]
+        assert d.chunks == (1, 5, 32, 32) and d.compression == "gzip" and d.fletcher32
+        assert all(f[name].fletcher32 for name in ("index", "shape/frames"))
 
 
 def test_complete_record_is_never_overwritten(tmp_path):
@@ -65,16 +69,53 @@ def test_unknown_run_lists_known(tmp_path):
             store.create_run("p", {}, run_id="first")
 
 
-def test_truncated_file_gets_a_clear_error(tmp_path):
+def test_truncated_segment_gets_a_clear_error(tmp_path):
     path = tmp_path / "t.h5"
     with Store(path) as store:
-        run = store.create_run("p", {})
+        run = store.create_run("p", {}, run_id="r")
         for i in range(5):
             run.write_record(i, {"frames": np.ones((4, 64, 64))})
-    data = path.read_bytes()
-    path.write_bytes(data[: len(data) // 3])
-    with pytest.raises(StoreError, match="not a readable HDF5 file"):
-        Store(path, "r")
+    seg = path / "runs" / "r" / "seg-0000.h5"
+    data = seg.read_bytes()
+    seg.write_bytes(data[: len(data) // 3])
+    with Store(path, "r") as store:
+        run = store.run("r")
+        done = run.completed()
+        assert len(done) < 5 and all("seg-0000.h5" in d for d in run.damage)
+        for i in done:  # what is still listed reads back exactly, or raises naming the file
+            try:
+                assert np.all(run.record(i)["frames"] == 1)
+            except StoreError as exc:
+                assert f"seg-0000.h5: run r, record {i}" in str(exc)
+
+
+def test_plain_and_legacy_files_are_refused_with_the_way_out(tmp_path):
+    import h5py
+
+    h5py.File(tmp_path / "old.h5", "w").create_group("runs")
+    with pytest.raises(StoreError, match="older spin-hil.*hil store repair"):
+        Store(tmp_path / "old.h5", "r")
+    (tmp_path / "junk").write_text("x")
+    with pytest.raises(StoreError, match="not a readable"):
+        Store(tmp_path / "junk", "r")
+    with pytest.raises(StoreError, match="no such file"):
+        Store(tmp_path / "missing.h5", "r")
+
+
+def test_records_with_other_fields_or_shapes_round_trip(tmp_path):
+    with Store(tmp_path / "v.h5") as store:
+        run = store.create_run("p", {})
+        run.write_record(0, {"x": np.arange(5.0), "n": 1, "label": "a"})
+        run.write_record(1, {"x": np.arange(3.0), "n": 2, "label": "longer label"})  # shorter array
+        run.write_record(2, {"x": np.arange(7.0), "n": 3.5, "flag": True, "raw": b"\x00\x01"})  # new fields
+        run.write_record(3, {"x": np.zeros((0,)), "n": 4, "label": ""})
+        run.finish()
+    with Store(tmp_path / "v.h5", "r") as store:
+        recs = list(store.run(run.run_id).records())
+    assert [len(r["x"]) for r in recs] == [5, 3, 7, 0]
+    assert recs[1]["label"] == "longer label" and recs[3]["label"] == "" and recs[2]["raw"] == b"\x00\x01"
+    assert recs[2]["n"] == 3.5 and recs[0]["n"] == 1 and bool(recs[2]["flag"]) is True
+    np.testing.assert_array_equal(recs[2]["x"], np.arange(7.0))
 
 
 WRITER = r"""
@@ -103,9 +144,12 @@ def test_sigkill_mid_run_leaves_finished_records_and_resumes(tmp_path):
     time.sleep(1.0)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    with Store(path, "r") as store:
+        info = store.runs()[0]
+        assert info.status == "interrupted" and info.status_text == "interrupted"
     with Store(path) as store:  # reopens for writing: the lock died with the process
         run = store.run("victim")
-        assert run.status == "running"
+        assert run.status == "interrupted"
         run.discard_incomplete()
         done = run.completed()
         assert len(done) > 3 and done == list(range(len(done)))
@@ -128,6 +172,8 @@ def test_second_writer_is_refused_but_a_reader_may_look(tmp_path):
             Store(path)
         with Store(path, "r", swmr=True) as reader:
             assert reader.run_ids() == ["victim"]
+            (info,) = reader.runs()
+            assert info.status_text == f"running (pid {proc.pid} on {socket.gethostname()})"
     finally:
         proc.kill()
         proc.wait()

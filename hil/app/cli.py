@@ -13,11 +13,19 @@ import signal
 import sys
 from pathlib import Path
 
+from hil.quantities import quantity_arg
+
 DEFAULT_DEMO_OUT = Path("out/demo.h5")
 
 
-def _sigterm_to_exit(signum, frame):  # noqa: ARG001 — signal handler signature
-    raise SystemExit(128 + signum)
+def report_shutdown(bench) -> None:
+    """Print what the bench's shutdown found, per instrument (stderr; a closed terminal is ignored)."""
+    lines = getattr(bench, "shutdown_report", ())
+    try:
+        if lines:
+            print("hil: outputs after shutdown:\n  " + "\n  ".join(lines), file=sys.stderr, flush=True)
+    except (OSError, ValueError):  # SIGHUP: the terminal may be gone
+        pass
 
 
 # -- commands -------------------------------------------------------------------
@@ -65,15 +73,28 @@ def _list_registered() -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from hil.bench import load_bench
-    from hil.procedure import parse_assignments, run_procedure
+    from hil.procedure import check_plan, parse_assignments, run_procedure
     from hil.protocols import get_procedure
-    from hil.store import Store
+    from hil.runs import preflight, resumable
 
     procedure = get_procedure(args.procedure)
     params = procedure.resolve(parse_assignments(args.param or []))
     spec = load_bench(args.bench)
-    with Store(args.out) as store, spec.open() as bench:
-        run = run_procedure(procedure, bench, store, params, resume=args.resume, progress=not args.quiet)
+    points = check_plan(procedure, params, spec.limits)  # every point within the limits, nothing connected yet
+    preflight(len(points), args.out, estimate=procedure.estimate(params), yes=args.yes)
+    from hil.store import Store
+
+    with Store(args.out) as store:
+        if args.resume:
+            resumable(store, args.resume, procedure.name, params, spec.text)
+        bench = spec.open()
+        bench.shutdown_timeout = args.shutdown_timeout
+        try:
+            with bench:
+                run = run_procedure(procedure, bench, store, params, resume=args.resume, progress=not args.quiet,
+                                    yes=args.yes)
+        finally:
+            report_shutdown(bench)
         print(f"run {run.run_id}: {run.status}, {len(run.completed())} records → {args.out}")
     return 0
 
@@ -86,8 +107,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
         if not infos:
             print(f"{args.file}: no runs")
         for i in infos:
-            line = f"{i.run_id:<40} {i.protocol:<16} {i.status:<9} {i.records:>5} records  {i.started}"
-            print(line + (f"  ({i.message})" if i.message else ""))
+            line = f"{i.run_id:<40} {i.protocol:<16} {i.records:>5} records  {i.started}  {i.status_text}"
+            print(line + (f"  ({i.message})" if i.message and i.status not in ("failed", "damaged") else ""))
     return 0
 
 
@@ -137,8 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bench", required=True, help="bench TOML file")
     p.add_argument("--param", action="append", metavar="NAME=VALUE", help="procedure parameter (repeatable)")
     p.add_argument("--out", required=True, help="HDF5 file (created or appended)")
-    p.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run instead of starting one")
+    p.add_argument("--resume", metavar="RUN_ID",
+                   help="finish an interrupted run instead of starting one (same bench file and params only)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--yes", action="store_true", help="start even if the run is estimated to take over an hour")
+    p.add_argument("--shutdown-timeout", type=quantity_arg("s"), default="10s",
+                   help="longest wait for one instrument to switch off before the next (default %(default)s)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("runs", help="list the runs in an HDF5 file, with status")
@@ -180,26 +205,38 @@ EXTENSION_MODULES: tuple[str, ...] = (
     "hil.app.cli_stream",
     "hil.app.cli_stray",
     "hil.app.cli_node",
+    "hil.app.cli_store",
+    "hil.app.view",
 )
 
 
 def main(argv: list[str] | None = None) -> int:
+    from hil import signals
+
     parser = build_parser()
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, _sigterm_to_exit)
-    try:
-        return args.func(args)
-    except KeyboardInterrupt:
-        print("hil: interrupted; outputs switched off", file=sys.stderr)
-        return 130
-    except Exception as exc:
-        if args.debug:
-            raise
-        from hil.errors import HilError
+    # SIGINT, SIGTERM, SIGHUP → Interrupted; a repeat cannot stop the shutdown. The console
+    # script (argv None) keeps ignoring repeats until it exits; a caller of main([...]) gets its
+    # own handlers back.
+    with signals.installed(restore=argv is not None):
+        try:
+            return args.func(args)
+        except KeyboardInterrupt as exc:
+            name = signals.signal_name(exc)
+            try:
+                print(f"hil: interrupted by {name}; the run records it (see above for each output)",
+                      file=sys.stderr, flush=True)
+            except (OSError, ValueError):
+                pass
+            return 128 + int(getattr(signal, name, signal.SIGINT))
+        except Exception as exc:
+            if args.debug:
+                raise
+            from hil.errors import HilError
 
-        text = str(exc) if isinstance(exc, HilError) else f"{type(exc).__name__}: {exc}"
-        print(f"hil: error: {text}", file=sys.stderr)
-        return 1
+            text = str(exc) if isinstance(exc, HilError) else f"{type(exc).__name__}: {exc}"
+            print(f"hil: error: {text}", file=sys.stderr)
+            return 1
 
 
 if __name__ == "__main__":

@@ -30,24 +30,72 @@ def cmd_process(args: argparse.Namespace) -> int:
     return 0
 
 
+def _probe(address: str) -> None:
+    """Refuse at once (not after dask's connect timeout) when nothing listens at tcp://HOST:PORT."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from hil.errors import HilError
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme != "tcp":
+        return  # another dask transport (inproc://, tls://, ucx://): dask's own connect decides
+    if not parts.hostname or not parts.port:
+        raise HilError(f"--scheduler {address!r}: give the scheduler's address as tcp://HOST:PORT")
+    try:
+        socket.create_connection((parts.hostname, parts.port), timeout=5).close()
+    except OSError as exc:
+        raise HilError(f"--scheduler {address}: no dask scheduler answers there ({exc.strerror or exc})") from None
+
+
+def executor_for(scheduler: str | None, workers: int):
+    """(executor, worker count, closer): a dask cluster's executor for ``--scheduler``, else a process pool.
+
+    ``None`` executor with ``workers`` = 1: points run in this process.
+    """
+    from hil.errors import HilError
+
+    if scheduler:
+        if workers != 1:
+            raise HilError("--scheduler and --workers exclude each other: the cluster's workers do the work")
+        try:
+            import distributed
+        except ImportError:
+            raise HilError("--scheduler needs dask's distributed package: pip install 'spin-hil[dask]'") from None
+        _probe(scheduler)
+        try:
+            client = distributed.Client(scheduler, timeout=10)
+        except (OSError, TimeoutError) as exc:
+            raise HilError(f"--scheduler {scheduler}: no dask scheduler answers there ({exc})") from None
+        n = max(1, len(client.scheduler_info().get("workers", {})))
+        return client.get_executor(), n, client.close
+    if workers < 1:
+        raise HilError(f"--workers must be >= 1, got {workers}")
+    if workers == 1:
+        return None, 1, lambda: None
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(workers)
+    return pool, workers, lambda: pool.shutdown(cancel_futures=True)
+
+
 def cmd_diagram(args: argparse.Namespace) -> int:
     from hil.sim.llg.defaults import FRAME_SETS
     from hil.sim.llg.diagram import DiagramSpec, plot_diagram, sweep
+    from hil.runs import preflight
 
     spec = DiagramSpec(theta_deg=args.theta, alphas=args.alpha, widths=args.t_w, temperature=args.temperature,
                        batch=args.batch, seed=args.seed, frame_times=FRAME_SETS[args.frames], threads=args.threads,
                        **_given(size=args.size, dt=args.dt))
-    executor = None
-    if args.workers > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
-        executor = ProcessPoolExecutor(args.workers)
+    workers = args.workers
+    # refuse what cannot run before connecting to a cluster or starting processes
+    preflight(spec.n_points, args.out, batch=spec.batch, estimate=spec.estimate(workers), yes=args.yes)
+    executor, workers, close = executor_for(args.scheduler, workers)
     try:
-        run_id = sweep(spec, args.out, executor=executor, resume=args.resume)
+        run_id = sweep(spec, args.out, executor=executor, resume=args.resume, yes=args.yes, workers=workers)
     finally:
-        if executor is not None:
-            executor.shutdown()
-    print(f"run {run_id}: {len(spec.points())} points → {args.out}")
+        close()
+    print(f"run {run_id}: {spec.n_points} points → {args.out}")
     if args.plot:
         counts = plot_diagram(args.out, run_id, args.plot)
         print(f"diagram → {args.plot}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
@@ -83,6 +131,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="frame set: every 15 ps over 105 ps (default) or every 5 ps over 90 ps")
     p.add_argument("--threads", type=int, default=0, help="torch threads per worker (0: torch's default)")
     p.add_argument("--workers", type=int, default=1, help="processes (a ProcessPoolExecutor)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="run the points on an existing dask cluster (its scheduler's address) instead")
+    p.add_argument("--yes", action="store_true", help="start even if the sweep is estimated to take over an hour")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="HDF5 file")
     p.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted sweep")

@@ -22,31 +22,72 @@ def _publisher(args: argparse.Namespace):
     return pub
 
 
+def _noting(frames, times: list[float]):
+    """Pass (t, frame) pairs through, noting each t: what was published, for the run record."""
+    for t, frame in frames:
+        times.append(t)
+        yield t, frame
+
+
 def cmd_publish(args: argparse.Namespace) -> int:
+    """Fire ``--processes`` pulses on the bench and publish each frame; the run engine records what was fired.
+
+    Every pulse is checked against the bench limits before the first is sent;
+    the run (``--out``) keeps, per process, its id, pulse (amplitude, width,
+    delay) and frame times, and ends complete, failed or interrupted like any run.
+    """
     import numpy as np
 
+    from hil.app.cli import report_shutdown
     from hil.bench import load_bench
-    from hil.stream import publish_process
+    from hil.procedure import check_requests
     from hil.protocols.pulse_frames import fire_pulse
+    from hil.runs import execute, preflight
     from hil.sim.llg.defaults import FRAME_SETS, T_P
+    from hil.stream import publish_process
 
     times = FRAME_SETS[args.frames]
-    widths = args.t_w
+    widths = list(args.t_w)
     delay = T_P if args.delay is None else args.delay
-    rng = np.random.default_rng(args.seed)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     spec = load_bench(args.bench)
-    with spec.open() as bench:
-        pub = _publisher(args)
+
+    def width_of(k: int) -> float:  # each process's width from its own seed: the same on any rerun
+        return float(np.random.default_rng([args.seed, k]).choice(widths)) if args.random else widths[k % len(widths)]
+
+    preflight(args.processes, args.out, empty_hint="--processes 0")
+    check_requests((("pulse_generator", "set_gaussian_pulse", (args.amplitude, w, delay)) for w in widths),
+                   spec.limits, "a pulse of --t-w / --amplitude / --delay")
+    params = {"processes": args.processes, "widths": widths, "random": args.random, "amplitude": args.amplitude,
+              "delay": delay, "frame_times": list(times), "seed": args.seed, "endpoint": args.endpoint}
+    from hil.store import Store
+
+    with Store(args.out) as store:
+        bench = spec.open()
+        bench.shutdown_timeout = args.shutdown_timeout
         try:
-            bench.pulse_generator.output_on()
-            for k in range(args.processes):
-                width = float(rng.choice(widths)) if args.random else widths[k % len(widths)]
-                process = f"{spec.name}-{stamp}-{k}"
-                n = publish_process(pub, process, fire_pulse(bench, args.amplitude, width, delay, times))
-                print(f"{process}: t_w = {width * 1e12:g} ps, {n} frames published", file=sys.stderr)
+            with bench:
+                pub = _publisher(args)
+
+                def fire(indices: list[int]):
+                    for k in indices:
+                        width, process = width_of(k), f"{spec.name}-{stamp}-{k}"
+                        sent: list[float] = []
+                        n = publish_process(pub, process, _noting(fire_pulse(bench, args.amplitude, width, delay,
+                                                                             times), sent))
+                        print(f"{process}: t_w = {width * 1e12:g} ps, {n} frames published", file=sys.stderr)
+                        yield k, {"process": process, "amplitude": args.amplitude, "width": width, "delay": delay,
+                                  "frames_published": n, "frame_times": np.asarray(sent, dtype=float)}
+
+                try:
+                    run = execute(store, "stream_publish", params, args.processes, fire, bench_text=spec.text,
+                                  batch=args.processes, prepare=bench.pulse_generator.output_on, progress=False)
+                finally:
+                    pub.close()
         finally:
-            pub.close()
+            report_shutdown(bench)
+        print(f"run {run.run_id}: {run.status}, {len(run.completed())} processes recorded → {args.out}",
+              file=sys.stderr)
     return 0
 
 
@@ -84,6 +125,7 @@ def cmd_label(args: argparse.Namespace) -> int:
     finally:
         st = labeller.stats
         print(f"labeller: {st.frames} frames, {st.processes_done} processes, {st.gaps} gaps, "
+              f"{st.duplicates} duplicates and {st.out_of_order} out-of-order frames not stepped, "
               f"{st.malformed} malformed dropped, {st.timed_out} timed out", file=sys.stderr)
         for line in list(labeller.errors)[-10:]:
             print(f"  {line}", file=sys.stderr)
@@ -153,6 +195,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="trigger to pulse centre t_p, e.g. 40ps (default: the twin's t_p)")
     p.add_argument("--frames", choices=["15ps", "5ps"], default="15ps")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="out/publish.h5",
+                   help="store that records what was fired, one record per process (default %(default)s)")
+    p.add_argument("--shutdown-timeout", type=quantity_arg("s"), default="10s",
+                   help="longest wait for one instrument to switch off before the next (default %(default)s)")
     endpoint_args(p)
     p.set_defaults(func=cmd_publish)
 
@@ -164,7 +210,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_replay)
 
     p = stream.add_parser("label", help="label frames with an ONNX classifier, one state per process")
-    p.add_argument("--model", required=True, help="ONNX classifier (`hil export classifier`)")
+    p.add_argument("--model", default=None,
+                   help="ONNX classifier (`hil export classifier`; default: the shipped L = 100 model)")
     p.add_argument("--in", dest="inbound", default=DEFAULT_IN, help="frame publisher (default %(default)s)")
     p.add_argument("--out", dest="outbound", default=DEFAULT_OUT, help="where to publish labels (default %(default)s)")
     p.add_argument("--index", type=int, default=0, help="this labeller's index among --count")

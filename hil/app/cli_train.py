@@ -28,7 +28,12 @@ def cmd_train_oscillator_net(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.chip_in_the_loop and not args.bench:
         raise HilError("--chip-in-the-loop needs a bench with a chip: --bench benches/chip.toml")
-    model = net.OscillatorNet(dt=args.dt, density=args.density, seed=args.seed)
+    def build(shape: dict) -> None:
+        nonlocal model
+        model = net.OscillatorNet(dt=args.dt, density=args.density, seed=args.seed, **shape)
+
+    model = None
+    build({})
     cfg = train.TrainConfig(epochs=args.epochs, lr0=args.lr0, lr_decay=args.lr_decay, shuffle_seed=args.seed)
     data = digits.load_digits_sequences(limit=args.limit or None)
     mode = "chip" if args.chip_in_the_loop else "model"
@@ -60,8 +65,11 @@ def cmd_train_oscillator_net(args: argparse.Namespace) -> int:
     if args.bench:
         spec = load_bench(args.bench)
         with spec.open() as bench:
+            if "weights" in spec.roles:  # the network the chip holds
+                build(loop.chip_shape(bench.role("weights")))
             calibration = {"first_channel": args.first_channel, "detector_volts": args.detector_volts,
-                           "f0": args.f0, "f_spacing": args.f_spacing, "first_output": args.first_output}
+                           "f0": args.f0, "f_spacing": args.f_spacing, "first_output": args.first_output,
+                           "guard": args.guard, "batch_mode": args.batch_mode}
             link = loop.make_link(bench, loop.readout_name(args.readout), model.hidden[-1], calibration)
             loop.power_up(bench, args.bias_current, args.compliance)
             trainer = go(link)
@@ -129,6 +137,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--compliance", type=float, default=2.0, help="bias source compliance, V")
     p.add_argument("--first-channel", type=int, default=1, help="digitizer readout: channel of the first output's detector")
     p.add_argument("--detector-volts", type=float, default=1.0, help="digitizer readout: detector output at x = 1, V")
+    p.add_argument("--batch-mode", choices=["segments", "waveform"], default="segments",
+                   help="digitizer readout: a trigger and a segment per sequence, or the batch as one waveform")
+    p.add_argument("--guard", type=float, default=64.0, help="digitizer readout: zero input after each sequence, ns")
     p.add_argument("--f0", type=float, default=2.0e9, help="zero_span readout: frequency of oscillator 0, Hz")
     p.add_argument("--f-spacing", type=float, default=100e6, help="zero_span readout: frequency step, Hz")
     p.add_argument("--first-output", type=int, default=64, help="zero_span readout: index of the first output oscillator")

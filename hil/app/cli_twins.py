@@ -9,6 +9,8 @@ DEFAULT_DIALECTS = {
     "pulse_generator": "keysight81160a",
     "spectrum_analyser": "keysight_xseries",
     "bias_source": "keithley6221",
+    "digitizer": "keysight_infiniivision",
+    "weights": "qdevil_qdac2",
 }
 
 
@@ -30,7 +32,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
-        with serve_twins(twins, ports=ports) as group:
+        with serve_twins(twins, ports=ports, idle_timeout=args.idle_timeout or None,
+                         max_connections=args.max_connections) as group:
             for role, port in group.ports.items():
                 print(f"{role:<18} {twins[role][0]:<18} TCPIP0::127.0.0.1::{port}::SOCKET", flush=True)
             print("serving; SIGTERM or Ctrl-C stops", flush=True)
@@ -44,4 +47,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = twins.add_parser("serve", help="serve the bench's twins as SCPI instruments on 127.0.0.1")
     p.add_argument("--bench", default=None, help="bench file (default: benches/sim.toml)")
     p.add_argument("--base-port", type=int, default=0, help="first port (default: the OS picks free ports)")
+    p.add_argument("--idle-timeout", type=float, default=300.0, help="s; close silent clients (0 = never; default 300)")
+    p.add_argument("--max-connections", type=int, default=16, help="clients at once per instrument (default 16)")
     p.set_defaults(func=cmd_serve)

@@ -44,6 +44,7 @@ def run_demo(out: Path, bench_path: str | None = None, plot: bool = True, live: 
         draw_summary(records, png)
         print(f"  summary plot → {png}")
     print(f"read it back: hil runs {out}   or   h5py.File('{out}')['runs/{run_id}/records']")
+    print(f"watch it live: hil view {out}  → http://127.0.0.1:8050/ (start it beside `hil demo` to see the run fill in)")
     if live:
         from hil.app.demo_live import live_stage, print_live
 

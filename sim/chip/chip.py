@@ -79,6 +79,9 @@ class OscillatorChip:
         linewidth: float = 1.0e6,
         x_floor: float = 1.0e-3,
         fail_after: int | None = None,
+        chunk_steps: int = 32,
+        chunk_tolerance: float = 1e-9,
+        max_passes: int = 10,
         seed: int = 0,
     ):
         self.hidden, self.n_in = tuple(int(n) for n in hidden), int(n_in)
@@ -100,6 +103,10 @@ class OscillatorChip:
         self.f0 = f0 + f_spacing * np.arange(n)
         self.shift, self.p_max, self.linewidth = float(shift), float(p_max), float(linewidth)
         self.fail_after, self.sequences_run = fail_after, 0
+        if int(chunk_steps) < 1 or not chunk_tolerance > 0:
+            raise ValueError("chunk_steps must be >= 1 and chunk_tolerance > 0")
+        self.chunk_steps, self.chunk_tolerance = int(chunk_steps), float(chunk_tolerance)  # see _run_long
+        self.max_passes, self.last_passes = max(1, int(max_passes)), 0
         self.rail_current = 0.0
         self._rest1: list[tuple[np.ndarray, np.ndarray]] | None = None  # cached rest state of one sequence
         self.program(None)
@@ -204,15 +211,104 @@ class OscillatorChip:
 
     def _run(self, u: np.ndarray, dt: float) -> np.ndarray:
         B, T, _ = u.shape
-        state = self._rest_state(B)
+        if B == 1 and T >= 2 * self.chunk_steps:
+            return self._run_long(u[0], dt)[None]
+        out, _ = self._integrate(u, dt, self._rest_state(B))
+        return out
+
+    def _integrate(self, u: np.ndarray, dt: float, state, ends: np.ndarray | None = None):
+        """x of the last layer after every step, (B, T+1, N_last), from ``state``; with ``ends``
+        (B,) also the full state of row b after ``ends[b]`` steps (for :meth:`_run_long`)."""
+        B, T, _ = u.shape
         out = np.empty((B, T + 1, self.hidden[-1]))
         out[:, 0] = state[-1][0]
+        saved = [(x.copy(), y.copy()) for x, y in state] if ends is not None else None
         nsub, h = self._substeps(dt)
         for t in range(T):
             for _ in range(nsub):
                 state = self._substep(state, u[:, t], h)
             out[:, t + 1] = state[-1][0]
-        return out
+            if ends is not None:
+                rows = np.flatnonzero(ends == t + 1)
+                for (sx, sy), (x, y) in zip(saved, state):
+                    sx[rows], sy[rows] = x[rows], y[rows]
+        return out, saved
+
+    def _finish_sequential(self, chunks, lengths, first: int, start, dt: float, result) -> None:
+        """Chunks ``first``… one after the other, each from the previous one's end (``first``'s start is exact:
+        every chunk before it was consistent in the last pass)."""
+        state = [(x[first:first + 1].copy(), y[first:first + 1].copy()) for x, y in start]
+        for c in range(first, len(lengths)):
+            n = int(lengths[c])
+            out, ends = self._integrate(chunks[c:c + 1, :n], dt, state, np.array([n]))
+            result[c, :n + 1] = out[0]
+            state = ends
+
+    def _run_long(self, u: np.ndarray, dt: float) -> np.ndarray:
+        """One long waveform (T, n_in) — a whole batch of sequences played back to back with
+        guard time — integrated parallel in time, to the same result as step by step.
+
+        The waveform is cut where a run of at least ``chunk_steps`` zero inputs ends
+        (the guard between two sequences; any cut is correct, these are fast). Pass 1
+        integrates every chunk at once from the rest state; each further pass restarts
+        chunk c from the end state of chunk c − 1 of the pass before, until no start
+        state moves by more than ``chunk_tolerance`` (x units). Pass k is exact for the
+        first k chunks, so this ends with the sequential result (to the tolerance); with
+        a guard of a few τ on a network whose rest attracts it takes two or three passes.
+        Where the chunks keep moving after ``max_passes`` (a rest that does not attract),
+        the rest is integrated chunk after chunk from the first one still moving.
+        """
+        T = len(u)
+        quiet = np.all(u == 0.0, axis=1)
+        cuts, run = [0], 0
+        for t in range(T):
+            if quiet[t]:
+                run += 1
+            else:
+                if run >= self.chunk_steps and t - cuts[-1] >= self.chunk_steps:
+                    cuts.append(t)
+                run = 0
+        if len(cuts) < 2:
+            out, _ = self._integrate(u[None], dt, self._rest_state(1))
+            return out[0]
+        bounds = np.array(cuts + [T])
+        lengths = np.diff(bounds)
+        C, L = len(lengths), int(lengths.max())
+        chunks = np.zeros((C, L, self.n_in))
+        for c in range(C):
+            chunks[c, :lengths[c]] = u[bounds[c]:bounds[c + 1]]
+        start = self._rest_state(C)
+        start = [(x.copy(), y.copy()) for x, y in start]
+        todo = np.arange(C)
+        result = np.empty((C, L + 1, self.hidden[-1]))
+        for passes in range(1, C + 1):
+            if passes > self.max_passes:  # not settling (a network whose rest does not attract):
+                self._finish_sequential(chunks, lengths, int(todo[0]), start, dt, result)
+                break
+            sub = [(x[todo], y[todo]) for x, y in start]
+            out, ends = self._integrate(chunks[todo], dt, sub, lengths[todo])
+            result[todo] = out
+            end_of = {int(c): k for k, c in enumerate(todo)}
+            moved = []
+            for c in range(1, C):
+                if c - 1 not in end_of:
+                    continue
+                k = end_of[c - 1]
+                change = max(float(np.max(np.abs(ex[k] - sx[c]))) for (ex, _), (sx, _) in zip(ends, start))
+                change = max(change, max(float(np.max(np.abs(ey[k] - sy[c]))) for (_, ey), (_, sy) in zip(ends, start)))
+                for (ex, ey), (sx, sy) in zip(ends, start):
+                    sx[c], sy[c] = ex[k], ey[k]
+                if change > self.chunk_tolerance:
+                    moved.append(c)
+            if not moved:
+                break
+            todo = np.array(moved)
+        trace = np.empty((T + 1, self.hidden[-1]))
+        trace[0] = result[0, 0]
+        self.last_passes = passes
+        for c in range(C):
+            trace[bounds[c] + 1:bounds[c + 1] + 1] = result[c, 1:lengths[c] + 1]
+        return trace
 
     def measure_batch(self, inputs: np.ndarray, dt: float) -> np.ndarray:
         """Measured power traces of the last layer, normalised (x units), (B, T+1, N_last).
@@ -237,6 +333,10 @@ class OscillatorChip:
         played, self._capture = self._capture or [], None
         return played
 
+    def triggers_captured(self) -> int:
+        """Sequences triggered since ``open_capture`` (0 when no capture is open)."""
+        return len(self._capture or [])
+
     def detect(self, x: np.ndarray, dt: float) -> np.ndarray:
         """What a fast power detector on each output delivers, in x units, for x traces (B, T+1, N).
 
@@ -244,13 +344,12 @@ class OscillatorChip:
         ``detector_bandwidth`` Hz (the detector's finite response) over steps
         of ``dt`` ns.
         """
+        from scipy.signal import lfilter
+
         x = x + self.readout_noise * self.rng.standard_normal(x.shape)
         a = -math.expm1(-2 * math.pi * self.detector_bandwidth * dt * 1e-9)
-        out = np.empty_like(x)
-        acc = x[:, 0]
-        for k in range(x.shape[1]):
-            acc = acc + a * (x[:, k] - acc)
-            out[:, k] = acc
+        # acc_k = acc_{k-1} + a (x_k − acc_{k-1}), starting settled at x_0: one IIR pass along time
+        out, _ = lfilter([a], [1.0, a - 1.0], x, axis=1, zi=((1.0 - a) * x[:, :1]))
         return out
 
     # -- the zero-span path: one sequence, stepped by the analyser --------------

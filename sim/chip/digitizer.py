@@ -92,6 +92,11 @@ class ChipDigitizer(TwinInstrument):
         self.sample.open_capture()
         self.armed = True
 
+    def ready(self) -> bool:
+        """Every segment of the armed acquisition has had its trigger (what a status register
+        reports; twin-side, for the SCPI dialects' run bit)."""
+        return self.armed and self._setup is not None and self.sample.triggers_captured() >= self._setup[3]
+
     def fetch(self) -> tuple[np.ndarray, np.ndarray]:
         self._log("fetch")
         if not self.armed or self._setup is None:

@@ -35,7 +35,7 @@ class ChipWeights(TwinInstrument):
     """
 
     def __init__(self, sample: OscillatorChip, weight_range: float = 16.0, bias_range: float = 8.0e9,
-                 bits: int = 16, settling_time: float = 0.0):
+                 bits: int = 16, settling_time: float = 0.0, dac_channels=None, volts_per_unit=1.0):
         super().__init__()
         if not weight_range > 0 or not bias_range > 0 or not 2 <= bits <= 32 or settling_time < 0:
             raise ValueError("need weight_range > 0, bias_range > 0 (1/s), 2 <= bits <= 32, settling_time >= 0 s")
@@ -52,6 +52,19 @@ class ChipWeights(TwinInstrument):
         self._set = {kind: [np.zeros(s) for s in shapes] for kind, shapes in self._shapes.items()}
         self._pending: dict[str, list[np.ndarray]] | None = None
         self._set_at = time.monotonic()
+        n = sum(int(np.prod(s)) for shapes in self._shapes.values() for s in shapes)
+        self._channels = list(range(1, n + 1)) if dac_channels is None else [int(c) for c in dac_channels]
+        vpu = volts_per_unit if isinstance(volts_per_unit, dict) else {k: volts_per_unit for k in KINDS}
+        if len(self._channels) != n or len(set(self._channels)) != n or set(vpu) != set(KINDS) \
+                or not all(float(v) > 0 for v in vpu.values()):
+            raise ValueError(f"dac_channels: one distinct channel per parameter ({n}); volts_per_unit > 0 per kind")
+        self._vpu = {k: float(v) for k, v in vpu.items()}
+
+    def dac_calibration(self) -> tuple[list[int], dict[str, float]]:
+        """The wiring sheet a DAC in front of this chip follows: the channel of each parameter
+        (w_ext, w_int, bias; layer by layer, row-major) and volts per unit of each kind. Twin-side:
+        the SCPI dialect of a DAC (``hil twins serve``) turns channel voltages into weights with it."""
+        return list(self._channels), dict(self._vpu)
 
     def _span(self, full: float) -> tuple[float, float, float]:
         step = 2.0 * float(full) / 2**self.bits

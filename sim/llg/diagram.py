@@ -3,8 +3,11 @@
 Points are batched on the torch device (one :func:`hil.sim.llg.simulate` call per
 batch) and batches are spread over any ``concurrent.futures.Executor`` — a
 ``ProcessPoolExecutor``, or a dask cluster through ``client.get_executor()``.
-Only the calling process writes the HDF5 store, one record per point as its
-batch returns, so a sweep killed at any moment resumes where it stopped.
+The sweep runs through the run engine (:mod:`hil.runs`), like every procedure:
+its memory and time are estimated from the spec before anything starts, only
+the calling process writes the store, one record per point as its batch
+returns, so a sweep killed at any moment resumes where it stopped, and a
+resume with another spec is refused naming the fields that differ.
 
 Why this study drives the sample twin rather than the roles: α and T are
 properties of the simulated sample, which no instrument sets, and the diagram
@@ -16,15 +19,15 @@ the pulse generator and the camera point by point, into the same store.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
-from concurrent.futures import Executor, Future, as_completed
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-
-from hil.errors import HilError
 from hil.labels import COLOURS, PHYSICS
+from hil.runs import Estimate, execute, preflight
 from hil.store import Store
 from hil.sim.llg.defaults import DT, FRAMES_15PS, SETTLE, SIZE, T_P
 from hil.sim.llg.params import LatticeParams, Pulse
@@ -59,6 +62,38 @@ class DiagramSpec:
         """(α, t_w) in row-major order: index = i_alpha·len(widths) + i_width."""
         return [(a, w) for a in self.alphas for w in self.widths]
 
+    @property
+    def n_points(self) -> int:
+        return len(self.alphas) * len(self.widths)
+
+    def point(self, index: int) -> tuple[float, float]:
+        """(α, t_w) of grid point ``index`` without building the grid."""
+        return self.alphas[index // len(self.widths)], self.widths[index % len(self.widths)]
+
+    def estimate(self, workers: int = 1) -> Estimate:
+        """Peak memory (all workers) and wall time of the sweep, before anything runs.
+
+        Memory: each worker integrates ``batch`` lattices of L² spins at
+        512 B per spin (spins, Heun stages, fields, noise, workspace; measured
+        peak 496 B per spin at L = 400, batch 4) plus the frames it returns;
+        the calling process holds up to 64 returned batches. Time: at
+        1e8 spin-steps/s per worker at T = 0, 4e7 at T > 0 (benchmarks/RESULTS.md, LLG
+        throughput under load), integrating at least to the last frame plus
+        the settling time.
+        """
+        spins = self.size ** 2
+        frames = len(self.frame_times) * spins * 8
+        batch = max(1, min(self.batch, self.n_points))
+        per_batch = batch * (spins * 512 + frames)
+        held = min(64, -(-self.n_points // batch)) * batch * frames
+        span = (max(self.frame_times) if self.frame_times else 0.0) + self.settle
+        steps = span / self.dt if self.dt > 0 else 0.0
+        rate = 1e8 if self.temperature == 0 else 4e7
+        seconds = self.n_points * spins * steps / rate / max(workers, 1)
+        return Estimate(memory=per_batch * max(workers, 1) + held, seconds=seconds,
+                        basis=f"{self.n_points} points of L = {self.size}, batch {self.batch}, {max(workers, 1)} "
+                              f"worker(s), {steps:.3g} steps each")
+
     def params(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["alphas"], d["widths"], d["frame_times"] = list(self.alphas), list(self.widths), list(self.frame_times)
@@ -66,7 +101,7 @@ class DiagramSpec:
 
     def made(self, run: Any) -> bool:
         """Whether a stored run was made with this spec (its params as the store keeps them: JSON)."""
-        return run.attrs["params"] == json.loads(json.dumps(self.params()))
+        return run.attrs["params"] == json.loads(json.dumps(self.params(), sort_keys=True, default=str))
 
 
 def simulate_points(spec: DiagramSpec, indices: list[int]) -> list[tuple[int, dict[str, Any]]]:
@@ -75,7 +110,7 @@ def simulate_points(spec: DiagramSpec, indices: list[int]) -> list[tuple[int, di
         import torch
 
         torch.set_num_threads(spec.threads)
-    grid = spec.points()
+    grid = {i: spec.point(i) for i in indices}
     params = LatticeParams(L=spec.size, mu_s=spec.mu_s, periodic=spec.periodic)
     alphas = [grid[i][0] for i in indices]
     pulses = [Pulse.from_degrees(grid[i][1], spec.theta_deg, t_p=spec.t_p) for i in indices]
@@ -93,48 +128,21 @@ def simulate_points(spec: DiagramSpec, indices: list[int]) -> list[tuple[int, di
     return out
 
 
-def _batches(todo: list[int], size: int) -> Iterator[list[int]]:
-    for start in range(0, len(todo), size):
-        yield todo[start:start + size]
-
-
 def sweep(spec: DiagramSpec, out: str | Path, executor: Executor | None = None, resume: str | None = None,
-          progress: bool = True) -> str:
-    """Run (or resume) a diagram into ``out``; return the run id."""
-    with Store(out) as store:
-        if resume is None:
-            run = store.create_run(PROTOCOL, spec.params(), bench_text="")
-        else:
-            run = store.run(resume)
-            if not spec.made(run):
-                raise HilError(f"run {resume!r} was made with another diagram spec; cannot resume it with this one")
-            run.discard_incomplete()
-            run.finish("running")
-        done = set(run.completed())  # read from the store once, not once per point
-        todo = [i for i in range(len(spec.points())) if i not in done]
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
+          progress: bool = True, yes: bool = False, workers: int = 1) -> str:
+    """Run (or resume) a diagram into ``out``; return the run id.
 
-            bar = tqdm(total=len(spec.points()), initial=len(spec.points()) - len(todo), unit="pt", desc="diagram")
-        try:
-            if executor is None:
-                results = (simulate_points(spec, b) for b in _batches(todo, spec.batch))
-            else:
-                futures: list[Future] = [executor.submit(simulate_points, spec, b) for b in _batches(todo, spec.batch)]
-                results = (f.result() for f in as_completed(futures))
-            for pairs in results:
-                for i, record in pairs:
-                    run.write_record(i, record)
-                if bar is not None:
-                    bar.update(len(pairs))
-        except BaseException as exc:
-            run.finish("failed", f"{type(exc).__name__}: {exc}")
-            raise
-        finally:
-            if bar is not None:
-                bar.close()
-        run.finish("complete")
+    Refused before anything starts (:class:`hil.runs.EngineError`): an empty
+    grid, ``batch`` < 1, an output that is not a store, a sweep that cannot
+    fit in memory, one over an hour without ``yes`` (``workers``: how many
+    processes share the estimate), a resume with another spec.
+    """
+    estimate = spec.estimate(workers)
+    preflight(spec.n_points, out, batch=spec.batch, estimate=estimate, yes=yes, empty_hint="no α or no t_w values")
+    with Store(out) as store:
+        run = execute(store, PROTOCOL, spec.params(), spec.n_points, functools.partial(simulate_points, spec),
+                      resume=resume, executor=executor, batch=spec.batch, estimate=estimate, yes=yes,
+                      progress=progress, empty_hint="no α or no t_w values")
         return run.run_id
 
 

@@ -96,25 +96,52 @@ def generate(spec: ShapeSpec, n: int, seed: int = 0, start: int = 0) -> Iterator
         yield random_sample(spec, np.random.default_rng([seed, i]))
 
 
-def write_dataset(store, spec: ShapeSpec, n: int, n_train: int, seed: int = 0, chunk: int = 250,
-                  progress=None, run_id: str | None = None) -> str:
-    """Write n samples to a new run of an open :class:`hil.store.Store`, ``chunk`` per record.
+def estimate(spec: ShapeSpec, n: int, chunk: int):
+    """Memory and time of drawing ``n`` samples, ``chunk`` per record, before any is drawn.
 
-    Each record holds stacked arrays (bz, amplitude, mz: (chunk, 32, 32)
-    float32; semi_axes, centre; angle, theta, phi) and ``split``
-    ("train" for the first ``n_train`` samples, then "val"). Returns the run id.
+    Memory: one record of stacked float64 maps plus one sample's fine grid and
+    its padded FFT (about 40 float64 arrays of (2·pixels·fine)²). Time: 15 ms per
+    sample at 32 × 32 × 4 (75 s for 5 000 under load, benchmarks/RESULTS.md), scaled with the fine grid.
     """
+    from hil.runs import Estimate
+
+    coarse, fine = spec.pixels ** 2, (2 * spec.pixels * spec.fine) ** 2
+    memory = max(1, min(chunk, n)) * 3 * coarse * 8 * 2 + 40 * fine * 8
+    seconds = n * 0.015 * (spec.pixels * spec.fine / 128) ** 2
+    return Estimate(memory=memory, seconds=seconds, basis=f"{n} samples of {spec.pixels}² × {spec.fine}² pixels")
+
+
+def write_dataset(store, spec: ShapeSpec, n: int, n_train: int, seed: int = 0, chunk: int = 250,
+                  progress=None, run_id: str | None = None, resume: str | None = None, yes: bool = False) -> str:
+    """Write n samples to a run of an open :class:`hil.store.Store`, ``chunk`` per record; return the run id.
+
+    Through the run engine (:mod:`hil.runs`): sizes bounded before any sample
+    is drawn, ``resume`` finishes an interrupted data set (each sample has its
+    own seed, so the data are the same), refused with other params. Each
+    record holds stacked arrays (bz, amplitude, mz: (chunk, 32, 32) float32;
+    semi_axes, centre; angle, theta, phi) and ``split`` ("train" for the
+    first ``n_train`` samples, then "val"). ``progress(k)`` is told of every
+    ``k`` samples written.
+    """
+    from hil.runs import execute
+
     if not (0 < n_train < n):
         raise InputDataError(f"need 0 < n_train < n, got n_train = {n_train}, n = {n}")
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+        raise InputDataError(f"chunk must be a whole number >= 1, got {chunk!r}")
     params = dict(asdict(spec), n=n, n_train=n_train, seed=seed, chunk=chunk, units="lengths / d, b = -4 pi d B_z / (mu0 Ms t)")
-    run = store.create_run(PROTOCOL, params, run_id=run_id)
-    for index, lo in enumerate(range(0, n, chunk)):
-        hi = min(n, lo + chunk)
-        samples = list(generate(spec, hi, seed, start=lo))
-        record = {key: np.stack([s[key] for s in samples]) for key in samples[0]}
-        record["index"] = np.arange(lo, hi)
-        run.write_record(index, record)
-        if progress is not None:
-            progress(hi - lo)
-    run.finish()
+    records = -(-n // chunk)
+
+    def draw(indices: list[int]):
+        for index in indices:
+            lo, hi = index * chunk, min(n, (index + 1) * chunk)
+            samples = list(generate(spec, hi, seed, start=lo))
+            record = {key: np.stack([s[key] for s in samples]) for key in samples[0]}
+            record["index"] = np.arange(lo, hi)
+            yield index, record
+            if progress is not None:
+                progress(hi - lo)
+
+    run = execute(store, PROTOCOL, params, records, draw, resume=resume, estimate=estimate(spec, n, chunk), yes=yes,
+                  progress=False, run_id=run_id)
     return run.run_id

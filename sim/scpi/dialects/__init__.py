@@ -8,7 +8,9 @@ from hil.sim.scpi.dialects.keithley2400 import Keithley2400Dialect
 from hil.sim.scpi.dialects.keithley6221 import Keithley6221Dialect
 from hil.sim.scpi.dialects.keysight33500b import Keysight33500BDialect
 from hil.sim.scpi.dialects.keysight81160a import Keysight81160ADialect
+from hil.sim.scpi.dialects.keysight_infiniivision import KeysightInfiniiVisionDialect
 from hil.sim.scpi.dialects.keysight_xseries import KeysightXSeriesDialect
+from hil.sim.scpi.dialects.qdevil_qdac2 import QDevilQDAC2Dialect
 from hil.sim.scpi.dialects.rs_fsv import RohdeSchwarzFSVDialect
 
 DIALECTS: dict[str, type[Dialect]] = {
@@ -20,6 +22,8 @@ DIALECTS: dict[str, type[Dialect]] = {
         RohdeSchwarzFSVDialect,
         Keithley6221Dialect,
         Keithley2400Dialect,
+        KeysightInfiniiVisionDialect,
+        QDevilQDAC2Dialect,
     )
 }
 
