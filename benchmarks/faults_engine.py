@@ -7,8 +7,11 @@ itself (``OUTP?``, ``:SOUR:CURR?``) and the store is read back.
 
 Faults: SIGINT once, SIGINT twice (the second while a slow instrument is still
 shutting down), SIGTERM, SIGHUP, SIGTERM with a hung instrument first in the
-shutdown order (``--shutdown-timeout 1s``), and a resume with a changed bench
-file (must be refused, naming the difference, with the stored run untouched).
+shutdown order (``--shutdown-timeout 1s``), a resume with a changed bench
+file (must be refused, naming the difference, with the stored run untouched),
+and SIGKILL (cannot be caught: the output stays as it was) followed by
+``--resume`` of the killed run, which must keep every finished record, redo
+only the rest, end complete and switch the output off.
 
 Per fault it prints: tried; survived (exit status as documented, run marked
 with the signal, every finished record still readable, or the refusal as
@@ -16,6 +19,7 @@ expected); finished records lost (must be 0); outputs confirmed off (the VISA
 answer, and the CLI's own read-back line).
 
     .venv/bin/python benchmarks/faults_engine.py --trials 10
+    .venv/bin/python benchmarks/faults_engine.py --trials 100 --faults SIGKILL
 """
 
 from __future__ import annotations
@@ -57,6 +61,8 @@ class SlowAnalyser(SimSpectrumAnalyser):
         super().shutdown()
 '''
 SWEEP = ["--param", "currents=1mA:3mA:40", "--param", "settle=100ms", "--param", "points=201", "--quiet"]
+KILL_SWEEP = ["--param", "currents=1mA:3mA:10", "--param", "settle=50ms", "--param", "points=201", "--quiet"]
+FAULTS = ["SIGINT x1", "SIGINT x2", "SIGTERM", "SIGHUP", "hung instrument", "resume, changed bench", "SIGKILL"]
 
 
 def hil(*args: str) -> list[str]:
@@ -131,8 +137,42 @@ def wait_records(proc: subprocess.Popen, out: Path, n: int, timeout: float = 60)
     raise RuntimeError(f"no {n} records in time (rc {proc.poll()})")
 
 
+def kill_trial(plain: Path, served: Served, folder: Path, env: dict, rng: random.Random) -> dict:
+    """SIGKILL mid-sweep, then ``--resume``: nothing finished is lost and the resumed run switches off."""
+    from hil.store import Store
+
+    out = folder / f"SIGKILL-{rng.random():.9f}.h5"
+    proc = subprocess.Popen(hil("run", "bias_sweep", "--bench", str(plain), "--out", str(out), *KILL_SWEEP),
+                            cwd=ROOT, stderr=subprocess.PIPE, text=True, env=env)
+    wait_records(proc, out, rng.randint(1, 6))
+    time.sleep(rng.uniform(0, 0.05))
+    proc.kill()
+    proc.communicate(timeout=60)
+    with Store(out, "r") as store:  # what a reader sees right after the kill
+        run_id = store.run_ids()[0]
+        killed = store.run(run_id)
+        status_after_kill, before = killed.status, set(killed.completed())
+    again = subprocess.run(hil("run", "bias_sweep", "--bench", str(plain), "--out", str(out), *KILL_SWEEP,
+                               "--resume", run_id), cwd=ROOT, capture_output=True, text=True, env=env)
+    status, _, after, readable = read_back(out)
+    with Store(out, "r") as store:
+        kept = before <= set(store.run(run_id).completed())
+    outp, current = served.bias()
+    survived = (status_after_kill == "interrupted" and again.returncode == 0 and status == "complete"
+                and after == 10 and readable and kept)
+    return {"survived": survived, "lost": 0 if kept else len(before), "off": outp == "0" and current == 0.0,
+            "said": "bias_source: output OFF (read back)" in again.stderr,
+            "err": "" if survived else f"status after kill {status_after_kill!r}, resume rc {again.returncode}: "
+                                       f"{again.stderr[-2000:]}"}
+
+
 def trial(fault: str, served: Served, folder: Path, env: dict, rng: random.Random) -> dict:
     res = served.resources
+    if fault == "SIGKILL":
+        plain = folder / "scpi.toml"
+        plain.write_text(textwrap.dedent(LIMITS) + driver("bias_source", "keithley2400", res["bias_source"])
+                         + driver("spectrum_analyser", "keysight-xseries", res["spectrum_analyser"]))
+        return kill_trial(plain, served, folder, env, rng)
     plain = folder / "scpi.toml"
     plain.write_text(textwrap.dedent(LIMITS) + driver("bias_source", "keithley2400", res["bias_source"])
                      + driver("spectrum_analyser", "keysight-xseries", res["spectrum_analyser"]))
@@ -188,9 +228,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=10, help="trials per fault")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--faults", default=",".join(FAULTS), help=f"comma list of: {', '.join(FAULTS)}")
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    faults = ["SIGINT x1", "SIGINT x2", "SIGTERM", "SIGHUP", "hung instrument", "resume, changed bench"]
+    faults = [f.strip() for f in args.faults.split(",")]
+    unknown = sorted(set(faults) - set(FAULTS))
+    if unknown:
+        parser.error(f"unknown fault(s) {', '.join(unknown)}; known: {', '.join(FAULTS)}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         plugin = folder / "plugin"

@@ -262,6 +262,15 @@ def load_bench(path: str | Path | None = None) -> BenchSpec:
     return _validate(path, text, data)
 
 
+def bench_from_text(text: str, where: str) -> BenchSpec:
+    """Validate bench ``text`` kept elsewhere (a stored run's provenance); ``where`` names it in messages."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BenchError([(where, "", f"not valid TOML: {exc}")]) from None
+    return _validate(Path(where), text, data)
+
+
 def _validate(path: Path, text: str, data: dict) -> BenchSpec:
     where = str(path)
     problems: list[tuple[str, str, str]] = []

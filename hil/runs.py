@@ -280,7 +280,9 @@ def execute(store: Any, protocol: str, params: Mapping[str, Any], n_points: int,
         run = resumable(store, resume, protocol, params, bench_text)
         run.discard_incomplete()
         done = set(run.completed())
-        if len(done) >= n_points:
+        if len(done) >= n_points:  # every record was written before it stopped: it is complete now
+            if run.status != "complete":
+                _finish(run, "complete")
             return run
         run.finish("running")
     else:

@@ -78,3 +78,103 @@ def test_a_procedure_parameter_without_its_unit_is_one_clear_error(oscillator_be
                "--out", str(tmp_path / "x.h5"), "--quiet"])
     err = capsys.readouterr().err
     assert rc == 1 and "1e-3 what? give a unit, e.g. 1mA" in err and len(err.strip().splitlines()) == 1
+
+
+# -- issue 18: resume by run id, status words, one run syntax, quiet output --------------------------
+
+def test_resume_needs_only_the_run_id(oscillator_bench, tmp_path, capsys):
+    out = tmp_path / "r.h5"
+    assert main(["run", "bias_sweep", "--bench", str(oscillator_bench), "--param", "currents=1mA,2mA,3mA",
+                 "--param", "points=51", "--out", str(out), "--quiet"]) == 0
+    run_id = capsys.readouterr().out.split()[1].rstrip(":")
+    from hil.store import Store
+
+    with Store(out) as store:
+        store.run(run_id).finish("interrupted", "interrupted by SIGINT")
+    assert main(["runs", str(out)]) == 0
+    assert "interrupted (SIGINT)" in capsys.readouterr().out
+    # a differing --param or --bench is refused, naming it
+    assert main(["run", "--resume", run_id, "--out", str(out), "--param", "points=101", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "param points: stored 51, now 101" in err
+    other = tmp_path / "other.toml"
+    other.write_text(Path(oscillator_bench).read_text().replace("0.005", "0.004"))
+    assert main(["run", "--resume", run_id, "--out", str(out), "--bench", str(other), "--quiet"]) == 1
+    assert "bench file text differs" in capsys.readouterr().err
+    assert main(["run", "--resume", "no-such-run", "--out", str(out), "--quiet"]) == 1
+    assert "no such run" in capsys.readouterr().err
+    # the run id alone: procedure, params and bench come from the stored run
+    assert main(["run", "--resume", run_id, "--out", str(out), "--quiet"]) == 0
+    assert f"run {run_id}: complete, 3 records" in capsys.readouterr().out
+
+
+def test_run_without_procedure_or_bench_says_what_to_give(tmp_path, capsys):
+    assert main(["run", "--out", str(tmp_path / "x.h5")]) == 1
+    assert "--resume RUN_ID --out FILE" in capsys.readouterr().err
+
+
+def test_deprecated_file_run_syntax_still_works_with_a_note(capsys):
+    from hil.app.runpick import pick
+
+    assert pick("out/a.h5", "ID", "x") == ("out/a.h5", "ID")
+    assert pick("out/a.h5::ID", None, "train classifier") == ("out/a.h5", "ID")
+    err = capsys.readouterr().err
+    assert "deprecated" in err and "out/a.h5 --run ID" in err
+
+
+def test_quiet_hides_listed_third_party_warnings_only():
+    code = ("import warnings, logging, sys\n"
+            "from hil.app import quiet\n"
+            "quiet.install(verbose='-v' in sys.argv)\n"
+            "logging.basicConfig()\n"
+            "logging.getLogger('torch.onnx._internal.exporter._registration').warning("
+            "'torchvision is not installed. Skipping torchvision::nms')\n"
+            "logging.warning('Please consider to run pre-processing before quantization. Refer to example')\n"
+            "warnings.warn_explicit('`isinstance(treespec, LeafSpec)` is deprecated', FutureWarning, 'copyreg.py', 1,"
+            " module='copyreg')\n"
+            "warnings.warn('our own warning', UserWarning)\n")
+    quiet = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert "torchvision" not in quiet.stderr and "pre-processing" not in quiet.stderr
+    assert "LeafSpec" not in quiet.stderr and "our own warning" in quiet.stderr
+    loud = subprocess.run([sys.executable, "-c", code, "-v"], capture_output=True, text=True, cwd=ROOT)
+    assert "torchvision" in loud.stderr and "pre-processing" in loud.stderr and "LeafSpec" in loud.stderr
+
+
+def test_demo_png_explains_itself(tmp_path):
+    """Title, axis labels with units, an S_z colour bar and the physics label on each process panel."""
+    import numpy as np
+
+    from hil.app.demo import draw_summary
+
+    class R(dict):
+        pass
+
+    recs = [R(current=1.5e-3 * (k + 1), width=8e-12 * (k + 1), frequency=np.linspace(4e9, 5e9, 11),
+              power_dbm=np.zeros(11), zero_span_time=np.linspace(0, 1e-6, 5), zero_span_dbm=np.zeros(5),
+              frames=np.zeros((2, 8, 8)), times=np.array([0.0, 1.05e-10])) for k in range(2)]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    seen = {}
+    orig = plt.Figure.savefig
+
+    def grab(fig, *a, **k):
+        seen["fig"] = fig
+        return orig(fig, *a, **k)
+
+    plt.Figure.savefig = grab
+    try:
+        draw_summary(recs, tmp_path / "d.png", ["breathing", "collapse"], title="T")
+    finally:
+        plt.Figure.savefig = orig
+    fig = seen["fig"]
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts] + [fig._suptitle.get_text()]
+    assert "physics label: breathing" in texts and "physics label: collapse" in texts and "T" in texts
+    labels = [ax.get_ylabel() for ax in fig.axes]
+    assert any(lab.startswith("S_z") for lab in labels)  # the colour bar
+    for ax in fig.axes[:-1]:
+        assert ax.get_xlabel() and ax.get_ylabel() and "(" in ax.get_xlabel()
+    assert any("paired" in t.get_text() for t in fig.texts)
+    assert (tmp_path / "d.png").stat().st_size > 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
 from pathlib import Path
@@ -75,18 +76,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     from hil.bench import load_bench
     from hil.procedure import check_plan, parse_assignments, run_procedure
     from hil.protocols import get_procedure
-    from hil.runs import preflight, resumable
+    from hil.runs import preflight
 
-    procedure = get_procedure(args.procedure)
-    params = procedure.resolve(parse_assignments(args.param or []))
-    spec = load_bench(args.bench)
+    if args.resume:
+        procedure, params, spec = _resumed(args)
+    else:
+        if not args.procedure or not args.bench:
+            from hil.errors import HilError
+
+            raise HilError("hil run: give a procedure and --bench (e.g. `hil run bias_sweep --bench benches/sim.toml "
+                           "--out out/sweep.h5`), or --resume RUN_ID --out FILE to finish a stored run")
+        procedure = get_procedure(args.procedure)
+        params = procedure.resolve(parse_assignments(args.param or []))
+        spec = load_bench(args.bench)
     points = check_plan(procedure, params, spec.limits)  # every point within the limits, nothing connected yet
     preflight(len(points), args.out, estimate=procedure.estimate(params), yes=args.yes)
     from hil.store import Store
 
     with Store(args.out) as store:
-        if args.resume:
-            resumable(store, args.resume, procedure.name, params, spec.text)
         bench = spec.open()
         bench.shutdown_timeout = args.shutdown_timeout
         try:
@@ -99,6 +106,53 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def stored_run(out: str, run_id: str) -> dict:
+    """The attributes (protocol, params, bench text, ...) of run ``run_id`` in the store ``out``; refuse a missing one."""
+    from hil.errors import HilError
+    from hil.store import Store
+
+    if not Path(out).exists():
+        raise HilError(f"--resume {run_id}: {out} does not exist; --out names the store that holds the run")
+    with Store(out, "r") as store:
+        ids = store.run_ids()
+        if run_id not in ids:
+            raise HilError(f"--resume {run_id}: no such run in {out}; its runs: {', '.join(ids) or 'none'} "
+                           f"(`hil runs {out}`)")
+        return store.run(run_id).attrs
+
+
+def _resumed(args: argparse.Namespace):
+    """(procedure, params, bench spec) of the stored run ``--resume``; a differing procedure, --param or --bench is refused."""
+    from hil.bench import bench_from_text, load_bench
+    from hil.errors import HilError
+    from hil.procedure import parse_assignments
+    from hil.protocols import get_procedure
+    from hil.runs import differences
+
+    attrs = stored_run(args.out, args.resume)
+    protocol, stored_params, stored_bench = str(attrs["protocol"]), attrs["params"], str(attrs.get("bench", ""))
+    procedure = get_procedure(protocol)
+    given = parse_assignments(args.param or [])
+    params = procedure.resolve({**stored_params, **given})
+    spec = load_bench(args.bench) if args.bench else bench_from_text(stored_bench, f"{args.out} run {args.resume}")
+    diff = differences(protocol, stored_params, stored_bench, args.procedure or protocol, params, spec.text)
+    if diff:
+        raise HilError(f"cannot resume run {args.resume}: " + "; ".join(diff) + ". `--resume RUN_ID --out FILE` "
+                       "alone reuses the stored procedure, params and bench; to change them start a new run")
+    return procedure, params, spec
+
+
+def status_words(info) -> str:
+    """What happened to a run, in words: complete, running (pid N on HOST), interrupted (SIGINT), failed: why."""
+    import re
+
+    if info.status == "interrupted":
+        m = re.fullmatch(r"interrupted by (SIG\w+)", info.message or "")
+        why = m.group(1) if m else (info.message or info.detail or "its writer stopped without finishing")
+        return f"interrupted ({why})"
+    return info.status_text
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     from hil.store import Store
 
@@ -107,8 +161,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         if not infos:
             print(f"{args.file}: no runs")
         for i in infos:
-            line = f"{i.run_id:<40} {i.protocol:<16} {i.records:>5} records  {i.started}  {i.status_text}"
-            print(line + (f"  ({i.message})" if i.message and i.status not in ("failed", "damaged") else ""))
+            print(f"{i.run_id:<40} {i.protocol:<16} {i.records:>5} records  {i.started}  {status_words(i)}")
     return 0
 
 
@@ -144,6 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
                "Quantities carry units (28ps, 2mA, 4.5GHz); ranges are start:stop:count. "
                "Python packages: hil (base), hil.drivers, hil.sim, hil.models, hil.protocols, hil.app (this CLI).")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on error")
+    parser.add_argument("--verbose", dest="show_warnings", action="store_true",
+                        help="show the third-party warnings hidden by default (hil/app/quiet.py lists them)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("demo", help="run the main job on the simulated bench and show the result")
@@ -154,12 +209,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("run", help="run a procedure on a bench and record it to HDF5")
-    p.add_argument("procedure", help="procedure name (see `hil procedures`)")
-    p.add_argument("--bench", required=True, help="bench TOML file")
+    p.add_argument("procedure", nargs="?", help="procedure name (see `hil procedures`); with --resume, the stored one")
+    p.add_argument("--bench", help="bench TOML file (with --resume: the stored bench text unless given)")
     p.add_argument("--param", action="append", metavar="NAME=VALUE", help="procedure parameter (repeatable)")
     p.add_argument("--out", required=True, help="HDF5 file (created or appended)")
     p.add_argument("--resume", metavar="RUN_ID",
-                   help="finish an interrupted run instead of starting one (same bench file and params only)")
+                   help="finish a stored run of --out: its procedure, params and bench are reused; a differing "
+                        "--param or --bench is refused, naming what differs")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--yes", action="store_true", help="start even if the run is estimated to take over an hour")
     p.add_argument("--shutdown-timeout", type=quantity_arg("s"), default="10s",
@@ -213,8 +269,11 @@ EXTENSION_MODULES: tuple[str, ...] = (
 def main(argv: list[str] | None = None) -> int:
     from hil import signals
 
+    from hil.app import quiet
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    quiet.install(verbose=args.show_warnings)
     # SIGINT, SIGTERM, SIGHUP → Interrupted; a repeat cannot stop the shutdown. The console
     # script (argv None) keeps ignoring repeats until it exits; a caller of main([...]) gets its
     # own handlers back.
@@ -229,6 +288,12 @@ def main(argv: list[str] | None = None) -> int:
             except (OSError, ValueError):
                 pass
             return 128 + int(getattr(signal, name, signal.SIGINT))
+        except BrokenPipeError:  # `hil procedures | head`: the reader left; nothing more to say
+            try:
+                sys.stdout = open(os.devnull, "w")
+            except OSError:
+                pass
+            return 0
         except Exception as exc:
             if args.debug:
                 raise

@@ -31,6 +31,9 @@ def cmd_train_spin_node(args: argparse.Namespace) -> int:
     inputs = _csv(args.inputs)
     if not inputs:
         raise HilError("--inputs needs at least one recorded input name, e.g. --inputs field")
+    from hil.app.runpick import pick
+
+    args.data, args.run = pick(args.data, args.run, "train spin-node")
     traces = node.load_traces(args.data, args.observe, inputs, runs=_csv(args.run) if args.run else None)
     if args.holdout:
         if args.holdout >= len(traces):
@@ -95,6 +98,9 @@ def plot_traces(traces, predictions, meta, path: Path) -> None:
     axes[0, 0].set_ylabel(f"{meta.observe} ({meta.observe_unit or '1'})")
     axes[1, 0].set_ylabel(f"{meta.inputs[0]} ({meta.input_units[0] or '1'})")
     axes[0, 0].legend(fontsize=8)
+    for j in range(len(traces)):
+        axes[0, j].set_xlabel("time (ns)")
+    fig.suptitle(f"Spin-Neural ODE: predicted against recorded {meta.observe} (top), drive {meta.inputs[0]} (bottom)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

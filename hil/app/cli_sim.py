@@ -79,20 +79,52 @@ def executor_for(scheduler: str | None, workers: int):
     return pool, workers, lambda: pool.shutdown(cancel_futures=True)
 
 
-def cmd_diagram(args: argparse.Namespace) -> int:
+#: ``hil sim diagram`` options → DiagramSpec fields; the defaults apply to new sweeps, a resume keeps the stored ones.
+DIAGRAM_OPTIONS = {"theta": ("theta_deg", 40.0), "alpha": ("alphas", None), "t_w": ("widths", None),
+                   "temperature": ("temperature", 0.0), "size": ("size", None), "batch": ("batch", 8),
+                   "dt": ("dt", None), "frames": ("frame_times", "15ps"), "threads": ("threads", 0), "seed": ("seed", 0)}
+
+
+def diagram_spec(args: argparse.Namespace):
+    """The sweep's spec: the stored run's for ``--resume`` (options given now override it, and the run engine
+    refuses the resume naming what differs), else the options with their defaults."""
+    from hil.errors import HilError
     from hil.sim.llg.defaults import FRAME_SETS
-    from hil.sim.llg.diagram import DiagramSpec, plot_diagram, sweep
+    from hil.sim.llg.diagram import DiagramSpec
+
+    given = {field: getattr(args, opt) for opt, (field, _) in DIAGRAM_OPTIONS.items() if getattr(args, opt) is not None}
+    if "frame_times" in given:
+        given["frame_times"] = FRAME_SETS[given["frame_times"]]
+    for key in ("alphas", "widths", "frame_times"):
+        if key in given:
+            given[key] = tuple(given[key])
+    if args.resume:
+        from hil.app.cli import stored_run
+
+        stored = stored_run(args.out, args.resume)["params"]
+        base = {k: tuple(v) if isinstance(v, list) else v for k, v in stored.items()
+                if k in DiagramSpec.__dataclass_fields__}
+        return DiagramSpec(**{**base, **given})
+    missing = [f"--{opt.replace('_', '-')}" for opt in ("alpha", "t_w") if getattr(args, opt) is None]
+    if missing:
+        raise HilError(f"hil sim diagram: give {' and '.join(missing)} (or --resume RUN_ID --out FILE)")
+    defaults = {field: (FRAME_SETS[d] if field == "frame_times" else d)
+                for opt, (field, d) in DIAGRAM_OPTIONS.items() if d is not None}
+    return DiagramSpec(**{**defaults, **given})
+
+
+def cmd_diagram(args: argparse.Namespace) -> int:
+    from hil.sim.llg.diagram import plot_diagram, sweep
     from hil.runs import preflight
 
-    spec = DiagramSpec(theta_deg=args.theta, alphas=args.alpha, widths=args.t_w, temperature=args.temperature,
-                       batch=args.batch, seed=args.seed, frame_times=FRAME_SETS[args.frames], threads=args.threads,
-                       **_given(size=args.size, dt=args.dt))
+    spec = diagram_spec(args)
     workers = args.workers
     # refuse what cannot run before connecting to a cluster or starting processes
     preflight(spec.n_points, args.out, batch=spec.batch, estimate=spec.estimate(workers), yes=args.yes)
     executor, workers, close = executor_for(args.scheduler, workers)
     try:
-        run_id = sweep(spec, args.out, executor=executor, resume=args.resume, yes=args.yes, workers=workers)
+        run_id = sweep(spec, args.out, executor=executor, resume=args.resume, yes=args.yes, workers=workers,
+                       progress=not args.quiet)
     finally:
         close()
     print(f"run {run_id}: {spec.n_points} points → {args.out}")
@@ -116,26 +148,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_process)
 
     p = sim.add_parser("diagram", help="sweep (α, t_w) into HDF5 and draw the process diagram")
-    p.add_argument("--theta", type=quantity_arg("deg"), default="40deg",
-                   help="field polar angle, e.g. 40deg (a bare number is degrees; default %(default)s)")
-    p.add_argument("--alpha", type=values_arg(""), required=True,
+    p.add_argument("--theta", type=quantity_arg("deg"), default=None,
+                   help="field polar angle, e.g. 40deg (a bare number is degrees; default 40deg)")
+    p.add_argument("--alpha", type=values_arg(""), default=None,
                    help="damping values: start:stop:count (inclusive) or a comma list, e.g. 0.02:0.6:40")
-    p.add_argument("--t-w", type=values_arg("s"), required=True,
+    p.add_argument("--t-w", type=values_arg("s"), default=None,
                    help="pulse widths with units: start:stop:count or a comma list, e.g. 2ps:40ps:14 or 8ps,28ps")
-    p.add_argument("--temperature", type=quantity_arg("K"), default="0K", help="e.g. 1.5K (default %(default)s)")
+    p.add_argument("--temperature", type=quantity_arg("K"), default=None, help="e.g. 1.5K (default 0K)")
     p.add_argument("--size", type=int, default=None, help="lattice size L (default: the reference sample's)")
-    p.add_argument("--batch", type=int, default=8, help="points per torch batch")
+    p.add_argument("--batch", type=int, default=None, help="points per torch batch (default 8)")
     p.add_argument("--dt", type=quantity_arg("s"), default=None,
                    help="Heun time step, e.g. 5fs (default: the twin's; 1–5 fs, see benchmarks/RESULTS.md)")
-    p.add_argument("--frames", choices=["15ps", "5ps"], default="15ps",
+    p.add_argument("--frames", choices=["15ps", "5ps"], default=None,
                    help="frame set: every 15 ps over 105 ps (default) or every 5 ps over 90 ps")
-    p.add_argument("--threads", type=int, default=0, help="torch threads per worker (0: torch's default)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads per worker (default 0: torch's own)")
     p.add_argument("--workers", type=int, default=1, help="processes (a ProcessPoolExecutor)")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                    help="run the points on an existing dask cluster (its scheduler's address) instead")
     p.add_argument("--yes", action="store_true", help="start even if the sweep is estimated to take over an hour")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True, help="HDF5 file")
-    p.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted sweep")
-    p.add_argument("--plot", help="PNG of the diagram")
+    p.add_argument("--seed", type=int, default=None, help="default 0")
+    p.add_argument("--out", required=True, help="HDF5 store, e.g. out/diagram.h5")
+    p.add_argument("--resume", metavar="RUN_ID",
+                   help="finish a stored sweep of --out with its stored grid and options (others given are refused "
+                        "where they differ)")
+    p.add_argument("--plot", help="PNG of the diagram, e.g. out/diagram.png")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_diagram)

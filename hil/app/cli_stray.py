@@ -79,6 +79,9 @@ def cmd_train_stray_field(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix != ".onnx":
         raise HilError(f"--out {out}: give the ONNX file to write, e.g. out/stray.onnx")
+    from hil.app.runpick import pick
+
+    args.data, args.run = pick(args.data, args.run, "train stray-field")
     run_id = args.run or ensure_dataset(Path(args.data), args.samples, args.train, args.seed, args.quiet)
     train_set, val_set, params = cnn.load_dataset(args.data, run_id)
     try:
@@ -143,7 +146,10 @@ def _load_map(path: str, what: str):
     from hil.errors import InputDataError
 
     try:
-        return np.load(path, allow_pickle=False)
+        data = np.load(path, allow_pickle=False)
+        if getattr(data, "ndim", 0) != 2:
+            raise InputDataError(f"{path}: {what} must be one map (H × W), got shape {getattr(data, 'shape', '?')}")
+        return data
     except FileNotFoundError:
         raise InputDataError(f"{path}: no such file ({what})") from None
     except ValueError as exc:
@@ -198,20 +204,23 @@ def plot_reconstruction(bz, rec, truth, path: Path, field_label: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [(bz, field_label, "RdBu_r", None), (rec[0], "reconstructed |m|", "viridis", (0, 1)),
-              (rec[1], "reconstructed m_z", "RdBu_r", (-1, 1))]
+    panels = [(bz, field_label, "RdBu_r", None), (rec[0], "reconstructed |m| (of M_s)", "viridis", (0, 1)),
+              (rec[1], "reconstructed m_z (of M_s)", "RdBu_r", (-1, 1))]
     if truth is not None:
-        panels.append((truth, "truth", "viridis" if truth.min() >= 0 else "RdBu_r", (0, 1) if truth.min() >= 0 else (-1, 1)))
+        panels.append((truth, "truth (of M_s)", "viridis" if truth.min() >= 0 else "RdBu_r",
+                       (0, 1) if truth.min() >= 0 else (-1, 1)))
     fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.2))
     for ax, (img, title, cmap, lim) in zip(axes, panels):
         if lim is None:
             v = float(abs(img).max()) or 1.0
             lim = (-v, v)
         im = ax.imshow(img, cmap=cmap, vmin=lim[0], vmax=lim[1], origin="lower")
-        ax.set_title(title)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        fig.colorbar(im, ax=ax, fraction=0.046)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("x (pixels)", fontsize=8)
+        ax.set_ylabel("y (pixels)", fontsize=8)
+        ax.tick_params(labelsize=6)
+        fig.colorbar(im, ax=ax, fraction=0.046, label=title)
+    fig.suptitle("stray-field CNN: magnetisation reconstructed from the B_z map")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)

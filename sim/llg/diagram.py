@@ -166,9 +166,10 @@ def plot_diagram(out: str | Path, run_id: str, png: str | Path) -> dict[str, int
         if pts:
             x, y = zip(*pts)
             ax.scatter(x, y, c=colour, s=40, marker="s", label=f"{label} ({len(pts)})")
-    ax.set(xlabel="pulse width t_w (ps)", ylabel="damping α",
-           title=f"θ = {spec['theta_deg']:g}°, T = {spec['temperature']:g} K, L = {spec['size']}")
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))
+    ax.set(xlabel="pulse width t_w (ps)", ylabel="Gilbert damping α (dimensionless)",
+           title=f"skyrmion process diagram: θ = {spec['theta_deg']:g}°, T = {spec['temperature']:g} K, "
+                 f"L = {spec['size']}")
+    ax.legend(title="physics label (points)", fontsize=8, title_fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))
     fig.tight_layout()
     fig.savefig(png, dpi=100)
     plt.close(fig)
