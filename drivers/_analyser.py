@@ -16,20 +16,39 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
 from hil.drivers import _block
-from hil.drivers._checks import check
+from hil.drivers._checks import ErrorChecked, check
 from hil.drivers._transport import disable_nagle
+
+
+def _on_off(reply) -> str:
+    """A boolean query's reply as pymeasure hands it over (``1.0``, ``"ON"``, ``"+1"``) → "ON"/"OFF".
+    (Comparing the text with "1" missed pymeasure's float 1.0: a continuous sweep read as OFF.)"""
+    text = str(reply).strip().upper()
+    if text in ("ON", "OFF"):
+        return text
+    try:
+        return "ON" if float(text) != 0 else "OFF"
+    except ValueError:
+        return "OFF"
 
 
 def analyser_controls(prefix: str, frequency_range: tuple[float, float], rbw_range: tuple[float, float],
                       vbw_range: tuple[float, float], points_range: tuple[int, int],
-                      sweep_time_range: tuple[float, float]) -> type:
+                      sweep_time_range: tuple[float, float], spec=None, trace_mode_header: str = ":TRAC1:TYPE",
+                      attenuation_header: str = ":POW:ATT") -> type:
     """The control table of a swept analyser, every command led by ``prefix`` (``":"`` or ``""``).
 
     Returns a class to list among the driver's bases; it also carries the
     ranges as the ``*_RANGE`` attributes :class:`SweptAnalyserMixin` checks against.
     ``centre_frequency`` and ``span`` are dynamic: their upper bound follows ``max_frequency``.
+    With ``spec`` (an :class:`hil.instruments.AnalyserSpec`) the table also has the bench
+    controls: reference level, attenuation (and auto), preamp, detector, averaging, trace mode
+    (max hold: ``trace_mode_header`` is the model's header), RBW/VBW/sweep-time auto coupling,
+    external reference and marker 1 with peak search.
     """
     p = prefix
+    onoff = dict(validator=strict_discrete_set, values={True: "ON", False: "OFF"}, map_values=True,
+                 get_process=_on_off)
 
     class AnalyserControls:
         RBW_RANGE = rbw_range
@@ -66,19 +85,76 @@ def analyser_controls(prefix: str, frequency_range: tuple[float, float], rbw_ran
         continuous_sweep_enabled = Instrument.control(
             f"{p}INIT:CONT?", f"{p}INIT:CONT %s", """Control continuous (True) or single (False) sweeping.""",
             validator=strict_discrete_set, values={True: "ON", False: "OFF"}, map_values=True,
-            get_process=lambda v: "ON" if str(v).strip() in ("1", "ON") else "OFF",
+            get_process=_on_off,
         )
+
+        if spec is not None:
+            reference_level = Instrument.control(
+                f"{p}DISP:WIND:TRAC:Y:RLEV?", f"{p}DISP:WIND:TRAC:Y:RLEV %.6g",
+                """Control the reference level in dBm (float).""",
+                validator=strict_range, values=list(spec.reference_level),
+            )
+            attenuation = Instrument.control(
+                f"{attenuation_header}?", f"{attenuation_header} %.6g", """Control the input attenuation in dB (float).""",
+                validator=strict_range, values=list(spec.attenuation),
+            )
+            attenuation_auto = Instrument.control(
+                f"{p}POW:ATT:AUTO?", f"{p}POW:ATT:AUTO %s", """Control automatic input attenuation (bool).""", **onoff)
+            preamp_enabled = Instrument.control(
+                f"{p}POW:GAIN?", f"{p}POW:GAIN %s", """Control the preamplifier (bool).""", **onoff)
+            detector = Instrument.control(
+                f"{p}DET?", f"{p}DET %s", """Control the detector (str, short form: e.g. 'POS', 'AVER', 'SAMP').""",
+                validator=strict_discrete_set,
+                values=[w.rstrip("abcdefghijklmnopqrstuvwxyz") for w in spec.detectors],
+            )
+            averaging_enabled = Instrument.control(
+                f"{p}AVER?", f"{p}AVER %s", """Control trace averaging (bool).""", **onoff)
+            average_count = Instrument.control(
+                f"{p}AVER:COUN?", f"{p}AVER:COUN %d", """Control the number of sweeps averaged (int).""",
+                validator=strict_range, values=[1, 10000], cast=int,
+            )
+            trace_mode = Instrument.control(
+                f"{trace_mode_header}?", f"{trace_mode_header} %s",
+                """Control trace 1's mode (str: 'WRIT' clear/write, 'MAXH' max hold, 'MINH', 'AVER').""",
+                validator=strict_discrete_set, values=["WRIT", "MAXH", "MINH", "AVER"],
+            )
+            rbw_auto = Instrument.control(
+                f"{p}BAND:AUTO?", f"{p}BAND:AUTO %s", """Control RBW coupled to the span (bool).""", **onoff)
+            vbw_auto = Instrument.control(
+                f"{p}BAND:VID:AUTO?", f"{p}BAND:VID:AUTO %s", """Control VBW coupled to the RBW (bool).""", **onoff)
+            sweep_time_auto = Instrument.control(
+                f"{p}SWE:TIME:AUTO?", f"{p}SWE:TIME:AUTO %s", """Control the coupled sweep time (bool).""", **onoff)
+            reference_source = Instrument.control(
+                f"{p}ROSC:SOUR?", f"{p}ROSC:SOUR %s", """Control the frequency reference (str: 'INT' or 'EXT').""",
+                validator=strict_discrete_set, values=["INT", "EXT"],
+            )
+            marker_frequency = Instrument.measurement(
+                f"{p}CALC:MARK1:X?", """Get marker 1's position in Hz (s at zero span) (float).""")
+            marker_power = Instrument.measurement(
+                f"{p}CALC:MARK1:Y?", """Get the power at marker 1 in dBm (float).""")
+
+            def peak_search(self) -> tuple[float, float]:
+                """Marker 1 to the highest point of the last trace; returns (Hz, dBm)."""
+                self.write(f"{p}CALC:MARK1:MAX")
+                return float(self.marker_frequency), float(self.marker_power)
 
     return AnalyserControls
 
 
-class SweptAnalyserMixin:
+class SweptAnalyserMixin(ErrorChecked):
     """Role :class:`hil.roles.SpectrumAnalyser` on top of a driver's control table.
 
     Mixed in first: ``(SweptAnalyserMixin, analyser_controls(...), SCPIMixin, Instrument)``.
+    Before the first sweep the driver sends ``MODE_SETUP`` once (mode, measurement,
+    power unit dBm) and, where ``POINTS_MAX_QUERY`` is set, reads the most trace
+    points the instrument takes; the error queue is read after each configuring step.
     """
 
     MODEL: ClassVar[str]
+    #: Sent once before the first configuration: mode, measurement, unit (so the trace is dBm).
+    MODE_SETUP: ClassVar[tuple[str, ...]] = ()
+    #: Query answering the instrument's maximum trace points ("" = trust POINTS_RANGE).
+    POINTS_MAX_QUERY: ClassVar[str] = ""
     #: Commands that make the next trace query answer REAL,32 in the byte order below.
     BINARY_SETUP: ClassVar[tuple[str, ...]]
     BIG_ENDIAN: ClassVar[bool]
@@ -98,7 +174,38 @@ class SweptAnalyserMixin:
         self.max_frequency = float(max_frequency)
         self.centre_frequency_values = [0.0, self.max_frequency]
         self.span_values = [0.0, self.max_frequency]
+        self._mode_set = False
         disable_nagle(self)
+
+    #: ``*OPT?`` code → top frequency it installs (empty: not checked).
+    FREQUENCY_OPTIONS: ClassVar[dict[str, float]] = {}
+
+    def check_options(self) -> None:
+        """The bench's ``max_frequency`` against the frequency option ``*OPT?`` lists (where known)."""
+        if not self.FREQUENCY_OPTIONS:
+            return
+        listed = {code.strip().strip('"') for code in self.ask("*OPT?").split(",")}
+        installed = [self.FREQUENCY_OPTIONS[c] for c in listed if c in self.FREQUENCY_OPTIONS]
+        if installed and self.max_frequency > max(installed) * (1 + 1e-9):
+            from hil.errors import InstrumentError
+
+            raise InstrumentError(
+                f"{self.MODEL}: the bench says max_frequency = {self.max_frequency:.4g} Hz, but the installed "
+                f"frequency option stops at {max(installed):.4g} Hz (*OPT?: {', '.join(sorted(listed))}); "
+                "set max_frequency in the bench file to what the instrument has"
+            )
+
+    def set_mode(self) -> None:
+        """Options checked, then mode, measurement and unit (``MODE_SETUP``), then the points limit
+        read from the instrument."""
+        self.check_options()
+        for command in self.MODE_SETUP:
+            self.write(command)
+        if self.POINTS_MAX_QUERY:
+            most = int(float(self.ask(self.POINTS_MAX_QUERY)))
+            self.POINTS_RANGE = (self.POINTS_RANGE[0], min(most, self.POINTS_RANGE[1]))
+        self.check_step("mode and unit set-up")
+        self._mode_set = True
 
     def configure_sweep(self, centre: float, span: float, rbw: float, vbw: float, points: int) -> None:
         """Set centre and span (Hz), resolution and video bandwidth (Hz), trace points.
@@ -113,11 +220,13 @@ class SweptAnalyserMixin:
         check("stop frequency", centre + span / 2, (0.0, self.max_frequency), "Hz", self.MODEL)
         check("resolution bandwidth", rbw, self.RBW_RANGE, "Hz", self.MODEL)
         check("video bandwidth", vbw, self.VBW_RANGE, "Hz", self.MODEL)
+        self._ready(points)
         self.centre_frequency = centre
         self.span = span
         self.resolution_bandwidth = rbw
         self.video_bandwidth = vbw
         self.sweep_points = points
+        self.check_step("sweep configuration")
 
     def sweep(self) -> tuple[np.ndarray, np.ndarray]:
         """One single sweep, completion awaited; returns (frequency Hz, power dBm).
@@ -136,11 +245,13 @@ class SweptAnalyserMixin:
         check("frequency", frequency, (0.0, self.max_frequency), "Hz", self.MODEL)
         check("resolution bandwidth", rbw, self.RBW_RANGE, "Hz", self.MODEL)
         check("sweep time", sweep_time, self.SWEEP_TIME_RANGE, "s", self.MODEL)
+        self._ready(points)
         self.centre_frequency = frequency
         self.span = 0.0
         self.resolution_bandwidth = rbw
         self.sweep_time = sweep_time
         self.sweep_points = points
+        self.check_step("zero-span configuration")
         power = self._acquire()
         return np.linspace(0.0, float(self.sweep_time), power.size), power
 
@@ -155,6 +266,13 @@ class SweptAnalyserMixin:
         self.adapter.close()
 
     # -- steps ----------------------------------------------------------------
+
+    def _ready(self, points: int) -> None:
+        """Everything checked against the model's ranges: set the mode once, then check the points
+        against the limit the instrument reported."""
+        if not self._mode_set:
+            self.set_mode()
+            check("trace points", points, self.POINTS_RANGE, "points", f"{self.MODEL} (as it reports)")
 
     def _points(self, points: int) -> int:
         if isinstance(points, bool) or int(points) != points:

@@ -119,7 +119,7 @@ def fit_levels(samples: np.ndarray, min_vpp: float, max_vpp: float, max_level: f
     if high > max_level or low < -max_level:
         raise ValueError(
             f"pulse spans {low:.4g} V to {high:.4g} V; the {model} reaches ±{max_level:g} V "
-            "into its 50 Ω load setting"
+            "at its load setting"
         )
     span = high - low
     if span > max_vpp:

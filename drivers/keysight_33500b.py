@@ -2,8 +2,15 @@
 
 Extends pymeasure's ``Agilent33500`` with a binary float upload
 (``DATA:ARB`` with an IEEE 488.2 block), the per-channel trigger source and
-delay, and single-shot bus-triggered bursts. Voltages assume the 50 Ω load
-setting (the default); the limits below are the 50 Ω ones.
+delay, and single-shot bus-triggered bursts.
+
+Settled against references (cited in :data:`hil.instruments.KEYSIGHT_33500B`):
+the load setting from the bench (``load = 50`` or ``"high-z"``) is sent
+(``OUTP1:LOAD``) and read back before the first upload, limits scaled by
+2R/(R+50); ``FORM:BORD SWAP`` goes before every binary upload; the
+arbitrary-waveform filter is set (``FUNC:ARB:FILT OFF`` by default: the
+power-on NORMal filter smooths a sharp pulse); the error queue is read after
+each configuring step.
 """
 
 from __future__ import annotations
@@ -13,16 +20,21 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.agilent.agilent33500 import Agilent33500, Agilent33500Channel
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
-from hil.drivers import _pulse
-from hil.drivers._checks import check
-from hil.drivers._transport import disable_nagle
+import math
 
-# Ranges of the 33500B series into 50 Ω (Operating and Service Guide).
-SAMPLE_RATE_RANGE = (1e-6, 250e6)  # Sa/s; the 20 MHz models stop at 160 MSa/s
-AMPLITUDE_RANGE = (1e-3, 10.0)  # Vpp
-OFFSET_RANGE = (-4.995, 4.995)  # V
-DELAY_RANGE = (0.0, 1000.0)  # s, trigger delay
-MAX_LEVEL = 5.0  # V, |offset| + amplitude/2
+from hil.drivers import _pulse
+from hil.drivers._checks import ErrorChecked, check
+from hil.drivers._transport import disable_nagle
+from hil.errors import InstrumentError
+from hil.instruments import KEYSIGHT_33500B as SPEC
+from hil.instruments.generators import level_scale, load_ohms
+
+# Ranges of the 33500B series at the 50 Ω load setting (hil.instruments).
+SAMPLE_RATE_RANGE = SPEC.rate  # Sa/s; the 20 MHz models stop at 160 MSa/s
+AMPLITUDE_RANGE = SPEC.amplitude  # Vpp
+OFFSET_RANGE = SPEC.offset  # V
+DELAY_RANGE = SPEC.delay  # s, trigger delay
+MAX_LEVEL = SPEC.max_level  # V, |offset| + amplitude/2
 #: Samples per sigma a Gaussian gets when the sample rate allows it.
 GAUSSIAN_SAMPLES_PER_SIGMA = 20.0
 
@@ -31,9 +43,9 @@ class Keysight33500BPulseChannel(Agilent33500Channel):
     """One output of the 33500B, with the controls a triggered arbitrary pulse uses."""
 
     amplitude_set_command = "SOUR{ch}:VOLT %.9g"
-    amplitude_values = list(AMPLITUDE_RANGE)
+    amplitude_values = [AMPLITUDE_RANGE[0], 2 * AMPLITUDE_RANGE[1]]  # the upload checks the load's limits
     offset_set_command = "SOUR{ch}:VOLT:OFFS %.9g"
-    offset_values = list(OFFSET_RANGE)
+    offset_values = [2 * OFFSET_RANGE[0], 2 * OFFSET_RANGE[1]]
 
     arb_srate = Instrument.control(
         "SOUR{ch}:FUNC:ARB:SRAT?",
@@ -60,15 +72,19 @@ class Keysight33500BPulseChannel(Agilent33500Channel):
     )
 
 
-class Keysight33500BPulse(_pulse.GeneratorOutput, Agilent33500):
+class Keysight33500BPulse(_pulse.GeneratorOutput, ErrorChecked, Agilent33500):
     """Keysight 33500B playing one uploaded pulse per bus trigger (``*TRG``).
 
     :param adapter: VISA resource name or pymeasure adapter.
     :param channel: output used, 1 or 2 (2 on two-channel models only).
     :param max_sample_rate: 250e6 Sa/s (30 MHz models) or 160e6 (20 MHz models).
     :param max_points: arbitrary-waveform memory in points (1 M standard, 16 M with option MEM).
+    :param load: the output's load setting: ohms (50 for a 50 Ω coil) or ``"high-z"``.
+    :param arb_filter: ``"OFF"`` (point to point, default), ``"STEP"`` or ``"NORM"`` (smoothed).
     :param kwargs: passed to pymeasure's VISA adapter (``read_termination``, ``timeout`` ...).
     """
+
+    MODEL = "33500B"
 
     ch_1 = Instrument.ChannelCreator(Keysight33500BPulseChannel, 1)
     ch_2 = Instrument.ChannelCreator(Keysight33500BPulseChannel, 2)
@@ -86,15 +102,41 @@ class Keysight33500BPulse(_pulse.GeneratorOutput, Agilent33500):
     MIN_POINTS = 8
 
     def __init__(self, adapter, name: str = "Keysight 33500B waveform generator", channel: int = 1,
-                 max_sample_rate: float = 250e6, max_points: int = 1_000_000, **kwargs):
+                 max_sample_rate: float = 250e6, max_points: int = 1_000_000, load: float | str = 50.0,
+                 arb_filter: str = "OFF", **kwargs):
         if channel not in (1, 2):
             raise ValueError(f"the 33500B has outputs 1 and 2, not {channel!r}")
         check("max_sample_rate", max_sample_rate, SAMPLE_RATE_RANGE, "Sa/s", "33500B family")
+        self.load = load_ohms(load)
+        if not math.isinf(self.load):
+            check("load setting", self.load, SPEC.load, "Ω", "33500B")
+        if str(arb_filter).upper() not in ("OFF", "STEP", "NORM"):
+            raise ValueError(f"arb_filter {arb_filter!r}: one of 'OFF', 'STEP', 'NORM'")
         super().__init__(adapter, name, **kwargs)
         self.output_channel = self.ch_1 if channel == 1 else self.ch_2
         self.max_sample_rate = float(max_sample_rate)
         self.max_points = int(max_points)
+        self.arb_filter_setting = str(arb_filter).upper()
+        self._load_confirmed = False
         disable_nagle(self)
+
+    def set_load(self) -> None:
+        """Send the load setting (``OUTP1:LOAD 50`` or ``INF``) and read it back; a mismatch raises."""
+        ch = self.output_channel.id
+        if self.max_points > SPEC.points[1]:  # the bench claims option MEM: check it is installed
+            options = {o.strip().strip('"') for o in self.ask("*OPT?").split(",")}
+            if "MEM" not in options:
+                raise InstrumentError(f"33500B: the bench says max_points = {self.max_points}, but option MEM "
+                                      f"(16 MSa) is not installed (*OPT?: {', '.join(sorted(options))}); "
+                                      f"the standard memory holds {SPEC.points[1]} points")
+        self.write(f"OUTP{ch}:LOAD {'INF' if math.isinf(self.load) else f'{self.load:g}'}")
+        reply = float(self.ask(f"OUTP{ch}:LOAD?"))
+        read = math.inf if reply >= 9.9e37 else reply
+        if not (read == self.load or math.isclose(read, self.load, rel_tol=1e-6)):
+            raise InstrumentError(f"33500B output {ch}: load setting reads {reply:g} Ω after setting "
+                                  f"{self.load:g} Ω; pulses would be off by 2R/(R+50)")
+        self.check_step(f"load setting {self.load:g} Ω")
+        self._load_confirmed = True
 
     # -- role: PulseGenerator -------------------------------------------------
 
@@ -128,6 +170,7 @@ class Keysight33500BPulse(_pulse.GeneratorOutput, Agilent33500):
         ch.burst_ncycles = 1
         ch.trigger_source = "BUS"
         ch.burst_state = True
+        self.check_step("arm")
 
     # -- sequence -------------------------------------------------------------
 
@@ -136,16 +179,21 @@ class Keysight33500BPulse(_pulse.GeneratorOutput, Agilent33500):
         ch = self.output_channel
         check("sample rate", rate, (SAMPLE_RATE_RANGE[0], self.max_sample_rate), "Sa/s", "33500B")
         check("trigger delay", delay, DELAY_RANGE, "s", "33500B")
-        levels = _pulse.fit_levels(samples, *AMPLITUDE_RANGE, MAX_LEVEL, "33500B")
-        check("offset", levels.offset, OFFSET_RANGE, "V", "33500B")
-        self.byte_order = "SWAP"
+        k = level_scale(self.load)
+        levels = _pulse.fit_levels(samples, AMPLITUDE_RANGE[0] * k, AMPLITUDE_RANGE[1] * k, MAX_LEVEL * k, "33500B")
+        check("offset", levels.offset, (OFFSET_RANGE[0] * k, OFFSET_RANGE[1] * k), "V", "33500B")
+        if not self._load_confirmed:
+            self.set_load()
+        self.byte_order = "SWAP"  # the byte order of the block below, sent before every upload
         ch.data_volatile_clear()  # a name already in volatile memory cannot be reloaded
         ch.write_binary_values(f"SOUR{{ch}}:DATA:ARB {self.ARB_NAME},", levels.normalised.astype(np.float32),
                                datatype="f", is_big_endian=False, termination="\n")
         ch.arb_file = self.ARB_NAME
         ch.shape = "ARB"
+        ch.arb_filter = self.arb_filter_setting
         ch.arb_srate = rate
         ch.offset = 0.0  # any amplitude up to 10 Vpp is legal at zero offset
         ch.amplitude = levels.amplitude
         ch.offset = levels.offset
         ch.trigger_delay = delay
+        self.check_step("waveform upload")

@@ -12,14 +12,17 @@ from pymeasure.instruments import Instrument, SCPIMixin
 
 from hil.drivers._analyser import SweptAnalyserMixin, analyser_controls
 
-FREQUENCY_RANGE = (0.0, 13.6e9)  # Hz, FSV13
-RBW_RANGE = (1.0, 10e6)  # Hz
-VBW_RANGE = (1.0, 10e6)  # Hz
-POINTS_RANGE = (101, 32001)
-SWEEP_TIME_RANGE = (1e-6, 16000.0)  # s, zero span
+from hil.instruments import RS_FSV as SPEC
+
+FREQUENCY_RANGE = SPEC.frequency  # Hz, FSV13
+RBW_RANGE = SPEC.rbw  # Hz
+VBW_RANGE = SPEC.vbw  # Hz
+POINTS_RANGE = SPEC.points
+SWEEP_TIME_RANGE = SPEC.sweep_time  # s, zero span
 
 
-_Controls = analyser_controls("", FREQUENCY_RANGE, RBW_RANGE, VBW_RANGE, POINTS_RANGE, SWEEP_TIME_RANGE)
+_Controls = analyser_controls("", FREQUENCY_RANGE, RBW_RANGE, VBW_RANGE, POINTS_RANGE, SWEEP_TIME_RANGE, SPEC,
+                              trace_mode_header="DISP:TRAC1:MODE", attenuation_header="INP:ATT")
 
 
 class RohdeSchwarzFSVAnalyser(SweptAnalyserMixin, _Controls, SCPIMixin, Instrument):
@@ -32,6 +35,7 @@ class RohdeSchwarzFSVAnalyser(SweptAnalyserMixin, _Controls, SCPIMixin, Instrume
     """
 
     MODEL = "FSV"
+    MODE_SETUP = ("UNIT:POW DBM",)  # the role's unit; the spectrum mode is the FSV's default
     BINARY_SETUP = ("FORM REAL,32",)
     BIG_ENDIAN = False
     INITIATE_AND_WAIT = "INIT:IMM;*OPC?"

@@ -17,18 +17,25 @@ def arb_block(points: np.ndarray) -> bytes:
     return b"SOUR1:DATA:ARB HILPULSE,#" + str(len(length)).encode() + length + payload + b"\n"
 
 
-def upload(points: np.ndarray, rate: str, amplitude: str, offset: str, delay: str) -> list:
-    return [
+NO_ERROR = ("SYST:ERR?", '0,"No error"')
+#: Before the first upload: the load setting, read back (bench option ``load``, default 50 Ω).
+LOAD_50 = [("OUTP1:LOAD 50", None), ("OUTP1:LOAD?", "+5.000000000000000E+01"), NO_ERROR]
+
+
+def upload(points: np.ndarray, rate: str, amplitude: str, offset: str, delay: str, first: bool = True) -> list:
+    return (LOAD_50 if first else []) + [
         ("FORM:BORD SWAP", None),
         ("SOUR1:DATA:VOL:CLE", None),
         (arb_block(points), None),
         ("SOUR1:FUNC:ARB HILPULSE", None),
         ("SOUR1:FUNC ARB", None),
+        ("SOUR1:FUNC:ARB:FILT OFF", None),
         (f"SOUR1:FUNC:ARB:SRAT {rate}", None),
         ("SOUR1:VOLT:OFFS 0", None),
         (f"SOUR1:VOLT {amplitude}", None),
         (f"SOUR1:VOLT:OFFS {offset}", None),
         (f"TRIG1:DEL {delay}", None),
+        NO_ERROR,
     ]
 
 
@@ -70,6 +77,7 @@ def test_arm_trigger_outputs_shutdown_close():
         ("SOUR1:BURS:NCYC 1", None),
         ("TRIG1:SOUR BUS", None),
         ("SOUR1:BURS:STAT 1", None),
+        NO_ERROR,
         ("*TRG", None),
         ("OUTP1 1", None),
         ("OUTP1 0", None),
@@ -121,3 +129,12 @@ def test_an_impossible_arbitrary_pulse_raises_and_sends_nothing(samples, rate, m
     with expected_protocol(Keysight33500BPulse, []) as gen:
         with pytest.raises(ValueError, match=match):
             gen.set_arbitrary_pulse(samples, rate)
+
+
+def test_a_bench_claiming_the_memory_option_is_checked_against_opt():
+    from hil.errors import InstrumentError
+
+    samples = np.zeros(8)
+    with expected_protocol(Keysight33500BPulse, [("*OPT?", "IQP")], max_points=16_000_000) as gen:
+        with pytest.raises(InstrumentError, match="option MEM"):
+            gen.set_arbitrary_pulse(np.concatenate([samples, [1.0]]), 1e6)

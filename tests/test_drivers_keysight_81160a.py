@@ -12,6 +12,16 @@ from hil.drivers.keysight_81160a import Keysight81160APulse
 from hil.roles import PulseGenerator
 
 
+NO_ERROR = (":SYST:ERR?", '0,"No error"')
+#: Before the first upload: the load setting, read back (bench option ``load``, default 50 Ω).
+LOAD_50 = [(":OUTP1:LOAD 50", None), (":OUTP1:LOAD?", "+5.000000000000000E+01"), NO_ERROR]
+
+
+def upload(points) -> list:
+    """Load setting (first upload), byte order, then the block: what precedes the levels."""
+    return LOAD_50 + [(":FORM:BORD NORM", None), (dac_block(points), None)]
+
+
 def dac_block(points: np.ndarray) -> bytes:
     """``:DATA1:DAC VOLATILE,`` + an IEEE block of big-endian int16 + LF, as the instrument expects."""
     payload = np.asarray(points, dtype=">i2").tobytes()
@@ -28,6 +38,7 @@ def levels(frequency: str, amplitude: str, offset: str, delay: str) -> list[tupl
         (f":VOLT1 {amplitude}", None),
         (f":VOLT1:OFFS {offset}", None),
         (f":PULS:DEL1 {delay}", None),
+        NO_ERROR,
     ]
 
 
@@ -43,7 +54,7 @@ def test_gaussian_pulse_is_16384_dac_points_over_ten_sigma_with_the_rest_of_the_
     volts = amplitude * np.exp(-0.5 * (t / sigma) ** 2)
     dac = np.rint((volts - 1.0) / 1.0 * 8191)  # 0 V .. 2 V → amplitude 2 Vpp, offset 1 V
     assert dac[8192] == 8191 and dac[0] == -8191
-    protocol = [(dac_block(dac), None)] + levels("50000000", "2", "1", "4e-08")  # 50 − 5σ = 40 ns
+    protocol = upload(dac) + levels("50000000", "2", "1", "4e-08")  # 50 − 5σ = 40 ns
     with expected_protocol(Keysight81160APulse, protocol) as gen:
         gen.set_gaussian_pulse(amplitude, sigma, delay)
 
@@ -55,7 +66,7 @@ def test_negative_gaussian_keeps_its_sign_and_a_zero_baseline():
     volts = -1.5 * np.exp(-0.5 * (t / sigma) ** 2)
     dac = np.rint((volts + 0.75) / 0.75 * 8191)
     assert dac[8192] == -8191 and dac[-1] == 8191
-    protocol = [(dac_block(dac), None)] + levels("50000000", "1.5", "-0.75", "0")  # delay exactly 5σ
+    protocol = upload(dac) + levels("50000000", "1.5", "-0.75", "0")  # delay exactly 5σ
     with expected_protocol(Keysight81160APulse, protocol) as gen:
         gen.set_gaussian_pulse(-1.5, sigma, 5 * sigma)
 
@@ -67,13 +78,13 @@ def test_gaussian_with_a_delay_shorter_than_five_sigma_starts_at_the_trigger():
     volts = np.exp(-0.5 * (((np.arange(16384) - centre) / rate) / sigma) ** 2)
     dac = np.rint((volts - 0.5) / 0.5 * 8191)
     residual = f"{delay - centre / rate:.12g}"
-    with expected_protocol(Keysight81160APulse, [(dac_block(dac), None)] + levels("50000000", "1", "0.5", residual)) as gen:
+    with expected_protocol(Keysight81160APulse, upload(dac) + levels("50000000", "1", "0.5", residual)) as gen:
         gen.set_gaussian_pulse(1.0, sigma, delay)
 
 
 def test_arbitrary_pulse_is_uploaded_as_given_and_replayed_at_rate_over_points():
     samples = np.array([0.0, 0.5, 1.0, 0.5, 0.0])
-    protocol = [(dac_block([-8191, 0, 8191, 0, -8191]), None)] + levels("200000000", "1", "0.5", "0")
+    protocol = upload([-8191, 0, 8191, 0, -8191]) + levels("200000000", "1", "0.5", "0")
     with expected_protocol(Keysight81160APulse, protocol) as gen:
         gen.set_arbitrary_pulse(samples, 1e9)
 
@@ -81,7 +92,7 @@ def test_arbitrary_pulse_is_uploaded_as_given_and_replayed_at_rate_over_points()
 def test_small_pulse_plays_at_the_minimum_amplitude_with_smaller_dac_values():
     samples = np.array([0.0, 0.01, 0.0])  # 10 mV: below the 50 mVpp minimum, still exact volts
     dac = np.rint((samples - 0.005) / 0.025 * 8191)
-    protocol = [(dac_block(dac), None)] + levels("1000000", "0.05", "0.005", "0")
+    protocol = upload(dac) + levels("1000000", "0.05", "0.005", "0")
     with expected_protocol(Keysight81160APulse, protocol) as gen:
         gen.set_arbitrary_pulse(samples, 3e6)
 
@@ -89,7 +100,8 @@ def test_small_pulse_plays_at_the_minimum_amplitude_with_smaller_dac_values():
 def test_arm_trigger_outputs_shutdown_close():
     protocol = [
         (":ARM:SOUR1 MAN", None),
-        (":TRIG:COUN1 1", None),
+        (":TRIG1:COUN 1", None),  # pymeasure's hardware-tested form (hil.instruments.KEYSIGHT_81160A)
+        NO_ERROR,
         ("*TRG", None),
         (":OUTP1 1", None),
         (":OUTP1 0", None),
@@ -105,7 +117,7 @@ def test_arm_trigger_outputs_shutdown_close():
 
 
 def test_channel_two_addresses_output_two():
-    with expected_protocol(Keysight81160APulse, [(":ARM:SOUR2 MAN", None), (":TRIG:COUN2 1", None),
+    with expected_protocol(Keysight81160APulse, [(":ARM:SOUR2 MAN", None), (":TRIG2:COUN 1", None), NO_ERROR,
                                                  (":OUTP2 1", None)], channel=2) as gen:
         gen.arm()
         gen.output_on()
@@ -149,3 +161,33 @@ def test_an_impossible_arbitrary_pulse_raises_and_sends_nothing(samples, rate, m
 def test_there_is_no_channel_three():
     with pytest.raises(ValueError, match="outputs 1 and 2"):
         Keysight81160APulse(None, channel=3)
+
+
+def test_high_z_load_is_set_read_back_and_doubles_the_limits():
+    samples = np.array([0.0, 4.0, 8.0, 4.0, 0.0])  # 8 V: beyond 5 V at 50 Ω, legal at High-Z (10 V)
+    protocol = [(":OUTP1:LOAD INF", None), (":OUTP1:LOAD?", "9.9E+37"), NO_ERROR, (":FORM:BORD NORM", None),
+                (dac_block([-8191, 0, 8191, 0, -8191]), None)] + levels("200000000", "8", "4", "0")
+    with expected_protocol(Keysight81160APulse, protocol, load="high-z") as gen:
+        gen.set_arbitrary_pulse(samples, 1e9)
+    with expected_protocol(Keysight81160APulse, []) as gen:
+        with pytest.raises(ValueError, match="load setting"):
+            gen.set_arbitrary_pulse(samples, 1e9)  # at 50 Ω: refused before anything is sent
+
+
+def test_a_load_that_does_not_read_back_raises_before_any_upload():
+    from hil.errors import InstrumentError
+
+    protocol = [(":OUTP1:LOAD 50", None), (":OUTP1:LOAD?", "9.9E+37")]
+    with expected_protocol(Keysight81160APulse, protocol) as gen:
+        with pytest.raises(InstrumentError, match="load setting reads"):
+            gen.set_arbitrary_pulse(np.array([0.0, 1.0, 0.5, 0.0]), 1e9)
+
+
+def test_a_refused_upload_raises_naming_the_step_and_the_commands():
+    from hil.errors import InstrumentError
+
+    protocol = upload([-8191, 0, 8191, 0, -8191]) + levels("200000000", "1", "0.5", "0")[:-1] + [
+        (":SYST:ERR?", '-222,"Data out of range"'), NO_ERROR]
+    with expected_protocol(Keysight81160APulse, protocol) as gen:
+        with pytest.raises(InstrumentError, match=r"81160A refused waveform upload: -222.*:DATA1:DAC <block>"):
+            gen.set_arbitrary_pulse(np.array([0.0, 0.5, 1.0, 0.5, 0.0]), 1e9)

@@ -18,6 +18,12 @@ ACQUIRE = [
 ]
 
 
+NO_ERROR = ("SYST:ERR?", '0,"No error"')
+#: Before the first configuration: Spectrum Analyzer mode, Swept SA, dBm, and the instrument's points limit.
+MODE = [("*OPT?", "526,EA3,P26"), (":INST:SEL SA", None), (":CONF:SAN", None), (":UNIT:POW DBM", None), (":SWE:POIN? MAX", "40001"),
+        NO_ERROR]
+
+
 def reply_block(values: np.ndarray) -> bytes:
     """What the analyser sends after ``:FORM:BORD SWAP``: #, digit count, byte count, little-endian float32, LF."""
     payload = np.asarray(values, dtype="<f4").tobytes()
@@ -31,12 +37,13 @@ def test_satisfies_the_spectrum_analyser_role():
 
 
 def test_configure_sweep_sends_each_setting():
-    protocol = [
+    protocol = MODE + [
         (":FREQ:CENT 5000000000", None),
         (":FREQ:SPAN 100000000", None),
         (":BAND 100000", None),
         (":BAND:VID 30000", None),
         (":SWE:POIN 501", None),
+        NO_ERROR,
     ]
     with expected_protocol(KeysightXSeriesAnalyser, protocol) as sa:
         sa.configure_sweep(5e9, 100e6, 100e3, 30e3, 501)
@@ -60,12 +67,13 @@ def test_sweep_waits_for_completion_and_decodes_a_little_endian_real32_block():
 
 def test_zero_span_returns_power_against_time_from_the_sweep_start():
     power = np.array([-61.5, -60.25, -59.0], dtype=np.float32)
-    protocol = [
+    protocol = MODE + [
         (":FREQ:CENT 5000000000", None),
         (":FREQ:SPAN 0", None),
         (":BAND 1000000", None),
         (":SWE:TIME 0.002", None),
         (":SWE:POIN 3", None),
+        NO_ERROR,
         *ACQUIRE,
         (":TRAC:DATA? TRACE1", reply_block(power)),
         (":SWE:TIME?", "2.000000000E-03"),
@@ -127,3 +135,50 @@ def test_an_impossible_zero_span_raises_and_sends_nothing():
     with expected_protocol(KeysightXSeriesAnalyser, []) as sa:
         with pytest.raises(ValueError, match="sweep time"):
             sa.zero_span(5e9, 1e6, 1e-7, 101)
+
+
+def test_the_points_limit_is_the_one_the_instrument_reports():
+    """QCoDeS' N9030B allows 20001 points; an instrument that says so refuses 40001 before any setting."""
+    mode = [("*OPT?", "526"), (":INST:SEL SA", None), (":CONF:SAN", None), (":UNIT:POW DBM", None), (":SWE:POIN? MAX", "20001"),
+            NO_ERROR]
+    with expected_protocol(KeysightXSeriesAnalyser, mode) as sa:
+        with pytest.raises(ValueError, match="as it reports"):
+            sa.configure_sweep(5e9, 100e6, 100e3, 30e3, 40001)
+
+
+def test_bench_controls_send_the_exact_commands():
+    protocol = [
+        (":DISP:WIND:TRAC:Y:RLEV -10", None),
+        (":POW:ATT 20", None),
+        (":POW:GAIN ON", None),
+        (":DET POS", None),
+        (":AVER:COUN 16", None),
+        (":AVER ON", None),
+        (":TRAC1:TYPE MAXH", None),
+        (":BAND:AUTO OFF", None),
+        (":ROSC:SOUR EXT", None),
+        (":CALC:MARK1:MAX", None),
+        (":CALC:MARK1:X?", "5.01E+09"),
+        (":CALC:MARK1:Y?", "-20.5"),
+        (":INIT:CONT?", "1"),  # pymeasure hands over 1.0: it must read as continuous
+    ]
+    with expected_protocol(KeysightXSeriesAnalyser, protocol) as sa:
+        sa.reference_level = -10
+        sa.attenuation = 20
+        sa.preamp_enabled = True
+        sa.detector = "POS"
+        sa.average_count = 16
+        sa.averaging_enabled = True
+        sa.trace_mode = "MAXH"
+        sa.rbw_auto = False
+        sa.reference_source = "EXT"
+        assert sa.peak_search() == (5.01e9, -20.5)
+        assert sa.continuous_sweep_enabled is True
+
+
+def test_a_bench_claiming_more_frequency_than_the_installed_option_is_refused():
+    from hil.errors import InstrumentError
+
+    with expected_protocol(KeysightXSeriesAnalyser, [("*OPT?", "508,EA3")], max_frequency=26.5e9) as sa:
+        with pytest.raises(InstrumentError, match="stops at 8.4e\\+09 Hz"):
+            sa.configure_sweep(5e9, 100e6, 100e3, 30e3, 501)

@@ -11,6 +11,9 @@ from hil.drivers.rs_fsv import RohdeSchwarzFSVAnalyser
 from hil.roles import SpectrumAnalyser
 
 ACQUIRE = [("FORM REAL,32", None), ("INIT:CONT OFF", None), ("INIT:IMM;*OPC?", "1")]
+NO_ERROR = ("SYST:ERR?", '0,"No error"')
+#: Before the first configuration: the role's unit (spectrum mode is the FSV's default).
+MODE = [("UNIT:POW DBM", None), NO_ERROR]
 
 
 def reply_block(values: np.ndarray) -> bytes:
@@ -26,12 +29,13 @@ def test_satisfies_the_spectrum_analyser_role():
 
 
 def test_configure_sweep_sends_each_setting():
-    protocol = [
+    protocol = MODE + [
         ("FREQ:CENT 2500000000", None),
         ("FREQ:SPAN 20000000", None),
         ("BAND 30000", None),
         ("BAND:VID 10000", None),
         ("SWE:POIN 691", None),
+        NO_ERROR,
     ]
     with expected_protocol(RohdeSchwarzFSVAnalyser, protocol) as sa:
         sa.configure_sweep(2.5e9, 20e6, 30e3, 10e3, 691)
@@ -64,12 +68,13 @@ def test_big_endian_bytes_would_not_decode_to_the_same_trace():
 
 def test_zero_span():
     power = np.full(101, -70.0, dtype=np.float32)
-    protocol = [
+    protocol = MODE + [
         ("FREQ:CENT 1000000000", None),
         ("FREQ:SPAN 0", None),
         ("BAND 100000", None),
         ("SWE:TIME 1e-05", None),
         ("SWE:POIN 101", None),
+        NO_ERROR,
         *ACQUIRE,
         ("TRAC:DATA? TRACE1", reply_block(power)),
         ("SWE:TIME?", "1E-05"),
@@ -106,3 +111,12 @@ def test_an_impossible_sweep_raises_and_sends_nothing(args, match):
     with expected_protocol(RohdeSchwarzFSVAnalyser, []) as sa:
         with pytest.raises(ValueError, match=match):
             sa.configure_sweep(*args)
+
+
+def test_bench_controls_use_the_rs_headers():
+    protocol = [("INP:ATT 10", None), ("DISP:TRAC1:MODE MAXH", None), ("DET APE", None), ("INIT:CONT?", "0")]
+    with expected_protocol(RohdeSchwarzFSVAnalyser, protocol) as sa:
+        sa.attenuation = 10
+        sa.trace_mode = "MAXH"
+        sa.detector = "APE"
+        assert sa.continuous_sweep_enabled is False

@@ -12,6 +12,7 @@ from hil.drivers.keysight_33500b import Keysight33500BPulse
 from hil.drivers.keysight_81160a import Keysight81160APulse
 from hil.drivers.keysight_xseries import KeysightXSeriesAnalyser
 from hil.drivers.rs_fsv import RohdeSchwarzFSVAnalyser
+from hil.errors import InstrumentError
 from hil.sim.scpi import serve_twins
 from hil.sim.scpi.recorders import RecordingBiasSource, RecordingPulseGenerator, RecordingSpectrumAnalyser
 
@@ -135,9 +136,9 @@ def test_bias_source_round_trip(served, driver_cls, dialect):
 def test_a_refusal_by_the_twin_reaches_the_driver_as_an_instrument_error(served):
     twin = RecordingBiasSource(max_current=1e-3)
     source = served(Keithley6221Bias, "keithley6221", twin)
-    source.set_current(5e-3)  # within the 6221's range, beyond this stand-in's
-    errors = source.check_errors()
-    assert [int(e[0]) for e in errors] == [-222] and twin.current == 0.0
+    with pytest.raises(InstrumentError, match=r"6221 refused source current 0.005 A: -222.*:SOUR:CURR"):
+        source.set_current(5e-3)  # within the 6221's range, beyond this stand-in's
+    assert twin.current == 0.0 and source.check_errors() == []  # the check emptied the queue
     assert source.get_current() == 0.0
 
 
@@ -150,3 +151,22 @@ def test_drivers_switch_nagle_off_on_socket_resources(served):
     connection = sa.adapter.connection
     sock = connection.visalib.sessions[connection.session].interface
     assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+
+
+@pytest.mark.parametrize("driver_cls, dialect", [
+    (KeysightXSeriesAnalyser, "keysight_xseries"),
+    (RohdeSchwarzFSVAnalyser, "rs_fsv"),
+])
+def test_analyser_bench_controls_are_understood_by_the_dialect(served, driver_cls, dialect):
+    sa = served(driver_cls, dialect, RecordingSpectrumAnalyser(line_frequency=5.01e9, line_power=-20.0))
+    settings = {"reference_level": -10.0, "attenuation": 20.0, "attenuation_auto": False, "preamp_enabled": True,
+                "detector": "POS", "averaging_enabled": True, "average_count": 10, "trace_mode": "MAXH",
+                "rbw_auto": False, "vbw_auto": True, "sweep_time_auto": True, "reference_source": "EXT"}
+    for name, value in settings.items():
+        setattr(sa, name, value)
+        assert getattr(sa, name) == value, name
+    sa.configure_sweep(5e9, 100e6, 1e5, 3e4, 1001)
+    sa.sweep()
+    frequency, power = sa.peak_search()
+    assert frequency == pytest.approx(5.01e9, abs=100e6 / 1000) and power == pytest.approx(-20.0, abs=1.0)
+    assert sa.check_errors() == []

@@ -9,6 +9,17 @@ at a dialect method for anything with behaviour. A dialect keeps its
 settings in ``self.state`` (or per-channel objects) and calls the twin only
 through :meth:`Dialect.call_twin`, so a twin's exception becomes an entry in
 the error queue, never a dead server.
+
+Every dialect answers the IEEE 488.2 common commands (``*IDN? *RST *CLS
+*ESE *ESE? *ESR? *SRE *SRE? *STB? *OPC *OPC? *WAI *TST? *OPT? *TRG``) from
+a real status model (:mod:`hil.sim.scpi.status`: errors set ESR bits, the
+status byte follows), and the SCPI-99 mandatory ``SYST:ERR[:NEXT]?``,
+``SYST:ERR:COUN?``, ``SYST:ERR:ALL?`` and ``SYST:VERS?``.
+
+An unknown header — a query included — queues -113 Undefined header and
+sends nothing, as an instrument does (IEEE 488.2 §6.1.6: a command error
+produces no response). A client that asked an unknown query therefore
+waits for its timeout; ``SYST:ERR?`` then says why.
 """
 
 from __future__ import annotations
@@ -20,8 +31,9 @@ from types import SimpleNamespace
 from typing import Any, Callable, ClassVar, Sequence
 
 from hil.sim.scpi.arguments import Call, format_number
-from hil.sim.scpi.errors import ErrorQueue, ScpiError
-from hil.sim.scpi.parser import Command, parse_message
+from hil.sim.scpi.errors import ErrorQueue, ScpiError, ascii_text
+from hil.sim.scpi.parser import Command, iter_message
+from hil.sim.scpi.status import StatusModel
 from hil.sim.scpi.tree import PatternNode, compile_pattern, match
 
 __all__ = ["Call", "Dialect", "Spec", "choice", "flag", "format_number", "method", "number"]
@@ -29,6 +41,8 @@ __all__ = ["Call", "Dialect", "Spec", "choice", "flag", "format_number", "method
 log = logging.getLogger(__name__)
 
 Reply = str | bytes
+#: Distinct headers whose table match a dialect remembers.
+_MATCH_CACHE = 256
 Handler = Callable[["Dialect", Call], "Reply | None"]
 
 
@@ -47,12 +61,15 @@ class Spec:
 
 
 def _setting(pattern: str, attr: str, scope: str, decode: Callable[[Call], Any], encode: Callable[[Any], str],
-             check: str | None, apply: str | None) -> Spec:
+             check: str | None, apply: str | None, bounds: tuple[float, float] | None = None) -> Spec:
     """A stored setting: query returns it; set decodes, checks, stores, then applies (reverting if that fails)."""
 
     def handler(dialect: "Dialect", call: Call) -> Reply | None:
         target = dialect.target(call, scope)
         if call.query:
+            if bounds is not None and call.args:  # ``<header>? MIN|MAX``: the limit (SCPI-99 vol. 1, 7.2.1.1)
+                call.count(1)
+                return encode(bounds[0] if call.word(0, ("MINimum", "MAXimum")) == "MIN" else bounds[1])
             call.count(0)
             return encode(getattr(target, attr))
         call.count(1)
@@ -84,7 +101,7 @@ def number(pattern: str, attr: str, bounds: tuple[float, float], *, unit: str | 
             raise ScpiError(-222, f"{value:g} outside [{low:g}, {high:g}]")
         return int(round(value)) if integer else value
 
-    return _setting(pattern, attr, scope, decode, format_number, check, apply)
+    return _setting(pattern, attr, scope, decode, format_number, check, apply, bounds)
 
 
 def flag(pattern: str, attr: str, *, scope: str = "instrument", apply: str | None = None) -> Spec:
@@ -114,14 +131,24 @@ class Dialect:
     name: ClassVar[str]
     role: ClassVar[type]
     idn: ClassVar[str]
+    #: ``*OPT?`` reply: the installed options as the model lists them ("0": none).
+    options: ClassVar[str] = "0"
+    #: ``SYST:VERS?`` reply: the SCPI version the model claims.
+    scpi_version: ClassVar[str] = "1999.0"
+    #: Error queue length (most instruments: 20 to 30).
+    ERROR_QUEUE: ClassVar[int] = 20
     COMMANDS: ClassVar[tuple[Spec, ...]] = ()
     BASE_COMMANDS: ClassVar[tuple[Spec, ...]] = (
         method(":SYSTem:ERRor[:NEXT]", "_system_error", write=False),
+        method(":SYSTem:ERRor:COUNt", "_system_error_count", write=False),
+        method(":SYSTem:ERRor:ALL", "_system_error_all", write=False),
+        method(":SYSTem:VERSion", "_system_version", write=False),
     )
 
     def __init__(self, twin: Any):
         self.twin = twin
-        self.errors = ErrorQueue()
+        self.status = StatusModel()
+        self.errors = ErrorQueue(self.ERROR_QUEUE, on_push=self.status.record)
         self.state = SimpleNamespace()
         self._table = self.COMMANDS + self.BASE_COMMANDS
         self.reset()
@@ -146,7 +173,7 @@ class Dialect:
     def execute(self, message: bytes) -> bytes | None:
         """Run one program message; return the response message (with terminator) or None."""
         replies: list[bytes] = []
-        for item in parse_message(message):
+        for item in iter_message(message):
             if isinstance(item, ScpiError):
                 self.errors.push(item)
                 continue
@@ -160,7 +187,7 @@ class Dialect:
                 self.errors.push(ScpiError(-300, f"{type(error).__name__}: {error}"))
                 continue
             if item.query:
-                replies.append(reply if isinstance(reply, bytes) else str(reply or "").encode("ascii"))
+                replies.append(reply if isinstance(reply, bytes) else ascii_text(str(reply or "")).encode("ascii"))
         return b";".join(replies) + b"\n" if replies else None
 
     def call_twin(self, function: Callable[..., Any], *args: Any) -> Any:
@@ -180,40 +207,96 @@ class Dialect:
         except ScpiError as error:
             self.errors.push(error)
 
+    def _lookup(self, nodes: tuple) -> tuple[Spec, list[int | None]] | None:
+        """The first row matching ``nodes`` (cached: a client repeats its few headers; the cache is
+        bounded, so a stream of distinct garbage headers cannot grow it)."""
+        cache = self.__dict__.setdefault("_matches", {})
+        try:
+            return cache[nodes]
+        except KeyError:
+            pass
+        found = None
+        for spec in self._table:
+            suffixes = match(spec.nodes, nodes)
+            if suffixes is not None:
+                found = (spec, suffixes)
+                break
+        if len(cache) >= _MATCH_CACHE:
+            cache.clear()
+        cache[nodes] = found
+        return found
+
     def _dispatch(self, command: Command) -> Reply | None:
         if command.common:
             return self._common(command)
-        for spec in self._table:
-            suffixes = match(spec.nodes, command.nodes)
-            if suffixes is None:
-                continue
-            if (command.query and not spec.query) or (not command.query and not spec.write):
-                raise ScpiError(-113, f"{command.header} (no {'query' if command.query else 'setting'} form)")
-            return spec.handler(self, Call(command, suffixes))
-        raise ScpiError(-113, command.header)
+        found = self._lookup(command.nodes)
+        if found is None:
+            raise ScpiError(-113, command.header)
+        spec, suffixes = found
+        if (command.query and not spec.query) or (not command.query and not spec.write):
+            raise ScpiError(-113, f"{command.header} (no {'query' if command.query else 'setting'} form)")
+        return spec.handler(self, Call(command, suffixes))
 
     def _common(self, command: Command) -> Reply | None:
+        """IEEE 488.2 §10 common commands, answered from the status model."""
         name, query = command.common, command.query
-        if command.args:
+        if command.args and (query or name not in ("*ESE", "*SRE")):
             raise ScpiError(-108, f"{name} takes no argument")
-        if (name, query) == ("*IDN", True):
-            return self.idn
-        if (name, query) == ("*OPC", True):
-            return "1"  # commands run in order, so everything before has completed
-        if (name, query) in (("*ESR", True), ("*STB", True)):
-            return "0"
-        if query:
-            raise ScpiError(-113, f"{name}?")
-        if name == "*RST":
-            self.reset()
-        elif name == "*CLS":
-            self.errors.clear()
-        elif name == "*TRG":
-            self.bus_trigger()
-        elif name not in ("*OPC", "*WAI"):
-            raise ScpiError(-113, name)
-        return None
+        handler = _COMMON.get((name, query))
+        if handler is None:
+            raise ScpiError(-113, f"{name}{'?' if query else ''}")
+        call = Call(command, ())
+        if name in ("*ESE", "*SRE") and not query:
+            call.count(1)
+            value = call.number(0)
+            if value != round(value) or not 0 <= value <= 255:
+                raise ScpiError(-222, f"{name} takes an integer 0 to 255, got {call.text(0)}")
+            return handler(self, int(value))
+        call.count(0)
+        return handler(self)
+
+    def _clear_status(self) -> None:
+        self.errors.clear()
+        self.status.clear()
 
     def _system_error(self, call: Call) -> Reply:
         call.count(0)
         return self.errors.pop()
+
+    def _system_error_count(self, call: Call) -> Reply:
+        call.count(0)
+        return str(len(self.errors))
+
+    def _system_error_all(self, call: Call) -> Reply:
+        """Every entry, oldest first, comma-separated; ``0,"No error"`` when empty."""
+        call.count(0)
+        entries = [self.errors.pop() for _ in range(len(self.errors))]
+        return ",".join(entries) if entries else '0,"No error"'
+
+    def _system_version(self, call: Call) -> Reply:
+        call.count(0)
+        return self.scpi_version
+
+
+def _opc(dialect: Dialect) -> None:
+    dialect.status.operation_complete()  # commands run in order: all before it are done
+
+
+#: (name, query) → behaviour; *ESE/*SRE settings get their integer argument.
+_COMMON: dict[tuple[str, bool], Callable[..., Reply | None]] = {
+    ("*IDN", True): lambda d: d.idn,
+    ("*OPT", True): lambda d: d.options,
+    ("*TST", True): lambda d: "0",  # self-test passed
+    ("*RST", False): lambda d: d.reset(),
+    ("*CLS", False): lambda d: d._clear_status(),
+    ("*ESE", False): lambda d, v: setattr(d.status, "ese", v),
+    ("*ESE", True): lambda d: str(d.status.ese),
+    ("*SRE", False): lambda d, v: setattr(d.status, "sre", v & ~64),
+    ("*SRE", True): lambda d: str(d.status.sre),
+    ("*ESR", True): lambda d: str(d.status.read_esr()),
+    ("*STB", True): lambda d: str(d.status.status_byte(len(d.errors))),
+    ("*OPC", False): _opc,
+    ("*OPC", True): lambda d: "1",  # commands run in order, so everything before has completed
+    ("*WAI", False): lambda d: None,
+    ("*TRG", False): lambda d: d.bus_trigger(),
+}

@@ -10,12 +10,21 @@ definite-length block (``#<n><length><bytes>``) whose bytes can contain
 A compound header without a leading colon continues the path of the
 previous one (``:FREQ:CENT 1e9;SPAN 1e6`` sets ``:FREQ:SPAN``); common
 commands leave the path alone.
+
+Linear in the message: separators are found by one regular-expression scan
+(no per-byte Python loop), units are parsed one at a time as they are run
+(:func:`iter_message`), and a header deeper than :data:`MAX_DEPTH` nodes is
+-113 without extending the path. (``SOUR:CURR 1e-3;`` repeated is legal
+SCPI whose path grows by one node a unit — ``SOUR:SOUR:CURR`` … — and is
+undefined on any instrument; held in full, a 1 MB line of it made a
+quadratic pile of paths.)
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Iterator
 
 from hil.sim.scpi.errors import ScpiError
 
@@ -24,6 +33,10 @@ _HASH = 0x23
 _WHITESPACE = b" \t\r\n"
 _MNEMONIC = re.compile(r"([A-Za-z][A-Za-z0-9_]*?)(\d*)")
 _COMMON = re.compile(r"\*([A-Za-z]+)(\?)?")
+_GAP = re.compile(rb"[ \t\r\n]")
+_SPECIAL = {0x3B: re.compile(rb"[\"'#;]"), 0x2C: re.compile(rb"[\"'#,]")}
+#: No instrument's command tree is deeper than this; a longer path is undefined (-113).
+MAX_DEPTH = 12
 
 
 @dataclass(frozen=True)
@@ -80,26 +93,32 @@ def block_end(data: bytes, start: int) -> int:
 
 
 def split_top_level(data: bytes, separator: int) -> list[bytes]:
-    """Split at ``separator`` bytes outside quoted strings and blocks."""
+    """Split at ``separator`` bytes outside quoted strings and blocks (one regex scan, linear)."""
     parts: list[bytes] = []
     start = index = 0
-    quote: int | None = None
-    while index < len(data):
+    size = len(data)
+    search = (_SPECIAL.get(separator) or re.compile(b"[\"'#" + re.escape(bytes((separator,))) + b"]")).search
+    while True:
+        found = search(data, index)
+        if found is None:
+            break
+        index = found.start()
         byte = data[index]
-        if quote is not None:
-            if byte == quote:
-                quote = None
-        elif byte in _QUOTES:
-            quote = byte
-        elif byte == _HASH and index + 1 < len(data) and 0x30 <= data[index + 1] <= 0x39:
-            index = block_end(data, index)
-            continue
+        if byte in _QUOTES:
+            close = data.find(bytes((byte,)), index + 1)
+            if close < 0:
+                raise ScpiError(-151, "string not closed")
+            index = close + 1
+        elif byte == _HASH:
+            if index + 1 < size and 0x30 <= data[index + 1] <= 0x39:
+                index = block_end(data, index)
+            else:
+                index += 1
         elif byte == separator:
             parts.append(data[start:index])
-            start = index + 1
-        index += 1
-    if quote is not None:
-        raise ScpiError(-151, "string not closed")
+            start = index = index + 1
+        else:
+            index += 1
     parts.append(data[start:])
     return parts
 
@@ -160,37 +179,41 @@ def parse_unit(unit: bytes, path: tuple[Node, ...]) -> Command | None:
     text = unit.lstrip(_WHITESPACE)
     if not text.strip(_WHITESPACE):
         return None
-    split = len(text)
-    for index, byte in enumerate(text):
-        if byte in _WHITESPACE:
-            split = index
-            break
+    gap = _GAP.search(text)
+    split = gap.start() if gap else len(text)
     header = _ascii(text[:split], -102, "a header")
     common, nodes, query, absolute = parse_header(header)
     rest = text[split:]
     args = () if not rest.strip(_WHITESPACE) else tuple(parse_argument(a) for a in split_top_level(rest, 0x2C))
     if common is None and not absolute:
+        if len(path) + len(nodes) > MAX_DEPTH:
+            raise ScpiError(-113, f"header path deeper than {MAX_DEPTH} nodes")
         nodes = path + nodes
     return Command(nodes=nodes, common=common, query=query, args=args)
 
 
-def parse_message(message: bytes) -> list[Command | ScpiError]:
-    """Every unit of a message, parsed; a unit that fails yields its ScpiError and the rest go on."""
+def iter_message(message: bytes) -> Iterator[Command | ScpiError]:
+    """Every unit of a message, parsed as it is reached; a unit that fails yields its ScpiError
+    and the rest go on. Only the current unit and path are held, so memory stays linear."""
     try:
         units = split_top_level(message, 0x3B)
     except ScpiError as error:
-        return [error]
-    results: list[Command | ScpiError] = []
+        yield error
+        return
     path: tuple[Node, ...] = ()
     for unit in units:
         try:
             command = parse_unit(unit, path)
         except ScpiError as error:
-            results.append(error)
+            yield error
             continue
         if command is None:
             continue
         if command.common is None:
             path = command.nodes[:-1]
-        results.append(command)
-    return results
+        yield command
+
+
+def parse_message(message: bytes) -> list[Command | ScpiError]:
+    """:func:`iter_message` as a list (for tests and tools; the server iterates)."""
+    return list(iter_message(message))

@@ -4,11 +4,21 @@
 127.0.0.1 (a free port unless given) and speaks the X-series dialect, so
 ``hil.drivers.keysight_xseries.KeysightXSeriesAnalyser("TCPIP0::127.0.0.1::PORT::SOCKET",
 visa_library="@py", read_termination="\\n", write_termination="\\n")`` drives the twin
-through real PyVISA. Commands of all the group's servers run one at a time
-under one lock, since twins of one bench may share a sample.
+through real PyVISA.
 
-A client that sends garbage gets errors in its error queue; one that
-disconnects mid-message loses that message; neither stops the server.
+One lock per instrument: the commands of one dialect run one at a time
+(all its clients included); different instruments run side by side —
+except twins that front one simulated sample (``twin.sample`` is the same
+object, e.g. a bias source and an analyser on one oscillator array), which
+share that sample's lock, since the physics is not thread-safe.
+
+Cannot be knocked over: a client that sends garbage gets errors in its
+error queue; one that disconnects mid-message loses that message; one that
+reads slowly gets its whole reply (sending waits for progress, up to
+``idle_timeout``); one that stays silent for ``idle_timeout`` seconds is
+disconnected; beyond ``max_connections`` per instrument a new connection
+is closed at once (a LAN instrument's socket limit). A failure inside a
+command is queued as an error, never the end of the connection.
 :meth:`TwinServerGroup.run_forever` blocks until :meth:`TwinServerGroup.stop`,
 which is safe to call from a signal handler.
 """
@@ -31,6 +41,10 @@ log = logging.getLogger(__name__)
 
 #: How often blocked threads look at the stop flag, s.
 POLL = 0.1
+#: Default: a client silent this long (s) is disconnected; a reader that takes nothing this long is dropped.
+IDLE_TIMEOUT = 300.0
+#: Default: connections served at once per instrument (Keysight LAN instruments allow a handful).
+MAX_CONNECTIONS = 16
 #: Linux only: acknowledge at once. pyvisa-py leaves Nagle's algorithm on for SOCKET
 #: resources, so a client's second small write waits for the ACK of its first; with the
 #: server's ACK delayed (40 ms on Linux) every write-write-query sequence stalls 40 ms.
@@ -58,9 +72,13 @@ class _Server:
     """One listening socket fronting one dialect."""
 
     def __init__(self, role: str, dialect: Dialect, host: str, port: int, family: socket.AddressFamily,
-                 lock: threading.Lock, stopping: threading.Event):
+                 lock: threading.Lock, stopping: threading.Event, idle_timeout: float | None = IDLE_TIMEOUT,
+                 max_connections: int = MAX_CONNECTIONS):
         self.role, self.dialect = role, dialect
         self._lock, self._stopping = lock, stopping
+        self.idle_timeout = idle_timeout
+        self.max_connections = max_connections
+        self.refused = 0  # connections closed at once for being over the limit
         self._socket = socket.create_server((host, port), family=family)
         self._socket.settimeout(POLL)
         self.port: int = self._socket.getsockname()[1]
@@ -76,9 +94,16 @@ class _Server:
                 continue
             except OSError:
                 break
+            self._clients = {t for t in self._clients if t.is_alive()}
+            if len(self._clients) >= self.max_connections:
+                self.refused += 1
+                log.warning("%s: connection from %s refused: %d connections already open", self.role, address,
+                            self.max_connections)
+                connection.close()
+                continue
             thread = threading.Thread(target=self._serve, args=(connection,), name=f"scpi-{self.role}-{address[1]}",
                                       daemon=True)
-            self._clients = {t for t in self._clients if t.is_alive()} | {thread}
+            self._clients.add(thread)
             thread.start()
 
     def _serve(self, connection: socket.socket) -> None:
@@ -86,31 +111,60 @@ class _Server:
         with connection:
             connection.settimeout(POLL)
             connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            heard = time.monotonic()
             while not self._stopping.is_set():
                 try:
                     if _QUICKACK is not None:
                         connection.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)  # cleared by the kernel
                     data = connection.recv(1 << 16)
                 except socket.timeout:
+                    if self.idle_timeout is not None and time.monotonic() - heard > self.idle_timeout:
+                        log.info("%s: closing a connection idle for %g s", self.role, self.idle_timeout)
+                        return
                     continue
                 except OSError:
                     return
                 if not data:
                     return  # the client closed; a half-received message dies with it
+                heard = time.monotonic()
                 for item in framer.feed(data):
                     reply = self._execute(item)
-                    if reply:
-                        try:
-                            connection.sendall(reply)
-                        except OSError:
-                            return
+                    if reply and not self._send(connection, reply):
+                        return
+                heard = time.monotonic()
+
+    def _send(self, connection: socket.socket, reply: bytes) -> bool:
+        """Send all of ``reply`` however slowly the client reads; False when the client is gone,
+        the server stops, or nothing could be sent for ``idle_timeout`` seconds."""
+        view = memoryview(reply)
+        progress = time.monotonic()
+        while view:
+            if self._stopping.is_set():
+                return False
+            try:
+                sent = connection.send(view)
+            except socket.timeout:
+                if self.idle_timeout is not None and time.monotonic() - progress > self.idle_timeout:
+                    log.info("%s: dropping a client that read nothing for %g s", self.role, self.idle_timeout)
+                    return False
+                continue
+            except OSError:
+                return False
+            view = view[sent:]
+            progress = time.monotonic()
+        return True
 
     def _execute(self, item: bytes | ScpiError) -> bytes | None:
         with self._lock:
             if isinstance(item, ScpiError):
                 self.dialect.errors.push(item)
                 return None
-            return self.dialect.execute(item)
+            try:
+                return self.dialect.execute(item)
+            except Exception as error:  # last line of defence: the connection and the server stay up
+                log.exception("%s: message failed", self.role)
+                self.dialect.errors.push(ScpiError(-300, f"{type(error).__name__}: {error}"))
+                return None
 
     def close(self, timeout: float) -> None:
         self._socket.close()
@@ -183,11 +237,25 @@ class TwinServerGroup:
         self.stop()
 
 
+def _locks(twins: Mapping[str, Any]) -> dict[str, threading.Lock]:
+    """One lock per instrument; twins fronting the same simulated sample share one."""
+    by_key: dict[int, threading.Lock] = {}
+    locks = {}
+    for role, twin in twins.items():
+        shared = getattr(twin, "sample", None)
+        key = id(shared) if shared is not None else id(twin)
+        locks[role] = by_key.setdefault(key, threading.Lock())
+    return locks
+
+
 def serve_twins(twins: Mapping[str, tuple[str, Any]], host: str = "127.0.0.1",
-                ports: Mapping[str, int] | None = None, *, allow_remote: bool = False) -> TwinServerGroup:
+                ports: Mapping[str, int] | None = None, *, allow_remote: bool = False,
+                idle_timeout: float | None = IDLE_TIMEOUT, max_connections: int = MAX_CONNECTIONS) -> TwinServerGroup:
     """Serve each ``role → (dialect name, twin)`` on its own port of ``host``.
 
     ``ports`` maps roles to ports (0 or absent: the OS picks a free one).
+    ``idle_timeout`` (s, None = never) disconnects silent clients and readers that
+    stall; ``max_connections`` bounds the clients served at once per instrument.
     Everything is checked before any port is bound: unknown dialect names
     raise listing the known ones, a twin that does not satisfy the dialect's
     role raises TypeError, a non-loopback host raises unless ``allow_remote``.
@@ -203,11 +271,17 @@ def serve_twins(twins: Mapping[str, tuple[str, Any]], host: str = "127.0.0.1",
         if not isinstance(twin, cls.role):
             raise TypeError(f"{role}: {type(twin).__name__} is not a {cls.role.__name__}, which dialect {name!r} fronts")
         dialects[role] = cls(twin)
-    lock, stopping = threading.Lock(), threading.Event()
+    if idle_timeout is not None and not idle_timeout > 0:
+        raise ValueError(f"idle_timeout must be > 0 s or None, got {idle_timeout!r}")
+    if int(max_connections) < 1:
+        raise ValueError(f"max_connections must be ≥ 1, got {max_connections!r}")
+    locks = _locks({role: twin for role, (_, twin) in twins.items()})
+    stopping = threading.Event()
     servers: dict[str, _Server] = {}
     try:
         for role, dialect in dialects.items():
-            servers[role] = _Server(role, dialect, address, int(ports.get(role, 0)), family, lock, stopping)
+            servers[role] = _Server(role, dialect, address, int(ports.get(role, 0)), family, locks[role], stopping,
+                                    idle_timeout, int(max_connections))
     except BaseException:
         stopping.set()
         for server in servers.values():

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hil.instruments import KEYSIGHT_XSERIES
 from hil.roles import CurrentDrivenSample, Trace
 from hil.sim.twins.base import TwinInstrument
 
@@ -33,10 +34,11 @@ def watts_to_dbm(p: np.ndarray) -> np.ndarray:
 class SimSpectrumAnalyser(TwinInstrument):
     """Swept and zero-span analyser of an oscillator sample (N9020A-like ranges)."""
 
-    F_MAX = 26.5e9
-    RBW_RANGE = (1.0, 8.0e6)
-    POINTS_RANGE = (1, 40001)
-    SWEEP_TIME_RANGE = (1e-6, 6000.0)  # s, zero span
+    # the N9020A's, from the one spec its driver and SCPI dialect use too
+    F_MAX = KEYSIGHT_XSERIES.frequency[1]
+    RBW_RANGE = KEYSIGHT_XSERIES.rbw
+    POINTS_RANGE = KEYSIGHT_XSERIES.points
+    SWEEP_TIME_RANGE = KEYSIGHT_XSERIES.sweep_time  # s, zero span
 
     def __init__(self, sample: CurrentDrivenSample, danl_dbm_per_hz: float = -150.0, seed: int = 0):
         super().__init__()

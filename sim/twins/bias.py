@@ -9,6 +9,7 @@ biases one oscillator of an oscillator sample; the chip's rail source
 
 from __future__ import annotations
 
+from hil.instruments import KEITHLEY_6221
 from hil.roles import CurrentDrivenSample
 from hil.sim.twins.base import TwinInstrument
 
@@ -22,7 +23,8 @@ class CurrentSourceTwin(TwinInstrument):
     Subclasses say what the load is: :meth:`_resistance` and :meth:`_drive`.
     """
 
-    def __init__(self, max_current: float = 0.105, resolution: float = 1e-9, compliance_voltage: float = 10.0):
+    def __init__(self, max_current: float = KEITHLEY_6221.current[1], resolution: float = 1e-9,
+                 compliance_voltage: float = 10.0):
         super().__init__()
         self.max_current = float(max_current)
         self.resolution = float(resolution)
@@ -98,7 +100,7 @@ class SimBiasSource(CurrentSourceTwin):
         self,
         sample: CurrentDrivenSample,
         oscillator: int = 0,
-        max_current: float = 0.105,
+        max_current: float = KEITHLEY_6221.current[1],
         resolution: float = 1e-9,
         compliance_voltage: float = 10.0,
     ):

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from hil.instruments import KEYSIGHT_81160A
 from hil.roles import FieldDrivenSample
 from hil.sim.twins.base import GeneratorTwin
 
@@ -35,7 +36,7 @@ class SimPulseGenerator(GeneratorTwin):
         theta_deg: float = 40.0,
         phi_deg: float = 0.0,
         max_amplitude: float = 10.0,
-        max_sample_rate: float = 2.5e9,
+        max_sample_rate: float = KEYSIGHT_81160A.dac_rate,
     ):
         super().__init__(max_amplitude, max_sample_rate)
         self.sample = sample

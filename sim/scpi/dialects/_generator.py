@@ -12,12 +12,14 @@ settings and drives nothing.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
+from hil.instruments.generators import GeneratorSpec, level_scale
 from hil.roles import PulseGenerator
-from hil.sim.scpi.dialect import Call, Dialect
+from hil.sim.scpi.dialect import Call, Dialect, format_number
 from hil.sim.scpi.errors import ScpiError
 
 #: The twin gets at most this many samples per pulse (32 MiB of float64).
@@ -38,9 +40,10 @@ class GeneratorDialect(Dialect):
     """Base of the arbitrary-generator dialects; subclasses define outputs, table and waveform decoding."""
 
     role = PulseGenerator
+    SPEC: GeneratorSpec
     CHANNELS: tuple[int, ...] = (1, 2)
     TWIN_CHANNEL = 1
-    MAX_LEVEL = 5.0  # V, |offset| + amplitude/2 into 50 Ω
+    MAX_LEVEL = 5.0  # V, |offset| + amplitude/2 at the 50 Ω load setting
 
     def new_output(self) -> Any:
         raise NotImplementedError
@@ -70,11 +73,46 @@ class GeneratorDialect(Dialect):
     # -- hooks of the table -----------------------------------------------------
 
     def check_levels(self, output: Any, attr: str, value: float) -> None:
+        """The limits of the load setting: the 50 Ω ones times 2R/(R+50) (×2 at High-Z)."""
         amplitude = value if attr == "amplitude" else output.amplitude
         offset = value if attr == "offset" else output.offset
-        if abs(offset) + amplitude / 2 > self.MAX_LEVEL + 1e-12:
+        self.check_pair(output, amplitude, offset, attr == "amplitude")
+
+    def check_pair(self, output: Any, amplitude: float, offset: float, new_amplitude: bool = True) -> None:
+        scale = level_scale(getattr(output, "load", 50.0))
+        low, high = (scale * v for v in self.SPEC.amplitude) if hasattr(self, "SPEC") else (0.0, math.inf)
+        if new_amplitude and not low - 1e-12 <= amplitude <= high + 1e-12:
+            raise ScpiError(-222, f"amplitude {amplitude:g} Vpp outside [{low:g}, {high:g}] Vpp at this load setting")
+        limit = self.MAX_LEVEL * scale
+        if abs(offset) + amplitude / 2 > limit + 1e-12:
             raise ScpiError(-221, f"|offset| + amplitude/2 = {abs(offset) + amplitude / 2:g} V exceeds "
-                                  f"{self.MAX_LEVEL:g} V")
+                                  f"{limit:g} V at this load setting")
+
+    def load_handler(self, call: Call) -> str | None:
+        """``OUTPut<n>:LOAD <ohms>|INFinity|MIN|MAX``; the query answers 9.9E+37 for INF, as the instrument."""
+        output = self.target(call, "channel")
+        low, high = self.SPEC.load
+        if call.query:
+            if call.args:
+                call.count(1)
+                return format_number(low if call.word(0, ("MINimum", "MAXimum")) == "MIN" else high)
+            call.count(0)
+            return "9.9E+37" if math.isinf(output.load) else format_number(output.load)
+        call.count(1)
+        word = (call.text(0) or "").upper()
+        if word in ("INF", "INFINITY"):
+            value = math.inf
+        else:
+            value = call.number(0, "OHM", (low, high))
+            if not low <= value <= high:
+                raise ScpiError(-222, f"load {value:g} Ohm outside [{low:g}, {high:g}] Ohm (or INF)")
+        old = output.load
+        output.load = value
+        # the displayed levels follow the load setting; the EMF does not change
+        factor = level_scale(value) / level_scale(old)
+        output.amplitude *= factor
+        output.offset *= factor
+        return None
 
     def apply_output(self, call: Call, output: Any, on: bool) -> None:
         if output is self.channels[self.TWIN_CHANNEL]:

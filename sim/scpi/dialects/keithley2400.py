@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 
+from hil.instruments import KEITHLEY_2400 as SPEC
 from hil.roles import BiasSource
 from hil.sim.scpi.dialect import Call, Dialect, choice, flag, format_number, method, number
 from hil.sim.scpi.errors import ScpiError
@@ -20,16 +21,24 @@ ELEMENTS = ("VOLTage", "CURRent", "RESistance", "TIME", "STATus")
 
 
 class Keithley2400Dialect(Dialect):
-    name = "keithley2400"
+    name = SPEC.key
     role = BiasSource
-    idn = "KEITHLEY INSTRUMENTS INC.,MODEL 2400,TWIN000001,spin-hil-twin"
+    idn = SPEC.idn
+    options = SPEC.options
 
     COMMANDS = (
         method(":FORMat:ELEMents[:SENSe#]", "_elements"),
         choice("[:SOURce#]:FUNCtion[:MODE]", "function", ("VOLTage", "CURRent"), apply="_apply_function"),
-        number("[:SOURce#]:CURRent[:LEVel][:IMMediate][:AMPLitude]", "current", (-1.05, 1.05), unit="A",
+        number("[:SOURce#]:CURRent[:LEVel][:IMMediate][:AMPLitude]", "current", SPEC.current, unit="A",
                apply="_apply_current"),
         flag("[:SOURce#]:CURRent:RANGe:AUTO", "auto_range"),
+        number("[:SOURce#]:CURRent:RANGe", "current_range", (0.0, 1.05), unit="A"),
+        method("[:SENSe#]:FUNCtion[:ON]", "_sense_function"),
+        number("[:SENSe#]:VOLTage[:DC]:NPLCycles", "nplc", SPEC.nplc),
+        number("[:SENSe#]:VOLTage[:DC]:RANGe[:UPPer]", "voltage_range", (0.0, 210.0), unit="V"),
+        flag("[:SENSe#]:VOLTage[:DC]:RANGe:AUTO", "voltage_auto_range"),
+        method("[:SENSe#]:VOLTage[:DC]:PROTection:TRIPped", "_tripped", write=False),
+        flag(":SYSTem:RSENse", "remote_sense"),
         number("[:SENSe#]:VOLTage[:DC]:PROTection[:LEVel]", "compliance", (-210.0, 210.0), unit="V",
                apply="_apply_compliance"),
         flag(":OUTPut#[:STATe]", "output", apply="_apply_output"),
@@ -42,6 +51,8 @@ class Keithley2400Dialect(Dialect):
         s = self.state
         s.function, s.current, s.auto_range, s.compliance, s.output = "VOLT", 0.0, True, 21.0, False
         s.elements = ["VOLT", "CURR", "RES", "TIME", "STAT"]
+        s.current_range, s.nplc, s.voltage_range, s.voltage_auto_range = 1.05e-4, 1.0, 21.0, True
+        s.remote_sense, s.sense_functions = False, ["CURR"]
         self._started = time.monotonic()
         self.sync_twin(self.twin.output_off)
         self.sync_twin(self.twin.set_compliance_voltage, s.compliance)
@@ -52,6 +63,27 @@ class Keithley2400Dialect(Dialect):
         call.count(1, len(ELEMENTS))
         self.state.elements = [call.word(i, ELEMENTS) for i in range(len(call.args))]
         return None
+
+    def _sense_function(self, call: Call) -> str | None:
+        """``:SENS:FUNC 'VOLT'`` (a quoted list): what ``:READ?`` measures."""
+        if call.query:
+            call.count(0)
+            return ",".join(f'"{f}:DC"' for f in self.state.sense_functions)
+        call.count(1, 3)
+        names = []
+        for i in range(len(call.args)):
+            text = (call.args[i].string or call.text(i)).upper().replace(":DC", "")
+            name = {"VOLTAGE": "VOLT", "CURRENT": "CURR", "RESISTANCE": "RES"}.get(text, text)
+            if name not in ("VOLT", "CURR", "RES"):
+                raise ScpiError(-224, f"sense function {text!r}")
+            names.append(name)
+        self.state.sense_functions = names
+        return None
+
+    def _tripped(self, call: Call) -> str:
+        call.count(0)
+        tripped = getattr(self.twin, "in_compliance", None)
+        return "1" if callable(tripped) and self.call_twin(tripped) else "0"
 
     def _apply_function(self, call: Call, state, function: str) -> None:
         if function == "CURR":

@@ -11,8 +11,10 @@ what the 2182A answered (empty when nothing is waiting).
 
 from __future__ import annotations
 
+from hil.instruments import KEITHLEY_6221 as SPEC
 from hil.roles import BiasSource
 from hil.sim.scpi.dialect import Call, Dialect, flag, format_number, method, number
+from hil.sim.scpi.errors import ScpiError
 
 
 class Keithley2182ADialect(Dialect):
@@ -26,7 +28,25 @@ class Keithley2182ADialect(Dialect):
         method("[:SENSe#]:DATA[:LATest]", "_reading", write=False),
         method(":READ", "_reading", write=False),
         method(":FETCh", "_reading", write=False),
+        method("[:SENSe#]:FUNCtion", "_function"),
+        number("[:SENSe#]:VOLTage[:DC]:NPLCycles", "nplc", (0.01, 60.0)),
+        number("[:SENSe#]:VOLTage[:DC][:CHANnel1]:RANGe[:UPPer]", "range", (0.0, 120.0), unit="V"),
+        flag("[:SENSe#]:VOLTage[:DC][:CHANnel1]:RANGe:AUTO", "auto_range"),
     )
+
+    def reset(self) -> None:
+        self.state.function, self.state.nplc, self.state.range, self.state.auto_range = "VOLT", 5.0, 120.0, True
+
+    def _function(self, call: Call) -> str | None:
+        if call.query:
+            call.count(0)
+            return f'"{self.state.function}:DC"'
+        call.count(1)
+        name = (call.args[0].string or call.text(0)).upper().replace(":DC", "")
+        if name not in ("VOLT", "VOLTAGE"):
+            raise ScpiError(-224, f"function {name!r}: the twin's 2182A measures voltage only")
+        self.state.function = "VOLT"
+        return None
 
     def _reading(self, call: Call) -> str:
         call.count(0)
@@ -34,16 +54,22 @@ class Keithley2182ADialect(Dialect):
 
 
 class Keithley6221Dialect(Dialect):
-    name = "keithley6221"
+    """Source ranges as on the instrument: ``:SOUR:CURR:RANG <A>`` picks the smallest fixed range
+    that holds the value; with auto range off (the ``*RST`` state, on the 2 mA range) a setpoint
+    beyond the range is refused (-221) and the output keeps its value; ``:SOUR:CURR:RANG:AUTO ON``
+    ranges for every setpoint."""
+
+    name = SPEC.key
     role = BiasSource
-    idn = "KEITHLEY INSTRUMENTS INC.,MODEL 6221,TWIN000001,spin-hil-twin"
+    idn = SPEC.idn
+    options = SPEC.options
 
     COMMANDS = (
-        number("[:SOURce]:CURRent[:LEVel][:IMMediate][:AMPLitude]", "current", (-0.105, 0.105), unit="A",
-               apply="_apply_current"),
-        number("[:SOURce]:CURRent:COMPliance", "compliance", (0.1, 105.0), unit="V", apply="_apply_compliance"),
+        number("[:SOURce]:CURRent[:LEVel][:IMMediate][:AMPLitude]", "current", SPEC.current, unit="A",
+               check="_check_range", apply="_apply_current"),
+        number("[:SOURce]:CURRent:COMPliance", "compliance", SPEC.compliance, unit="V", apply="_apply_compliance"),
         flag("[:SOURce]:CURRent:RANGe:AUTO", "auto_range"),
-        number("[:SOURce]:CURRent:RANGe", "range", (-0.105, 0.105), unit="A"),
+        method("[:SOURce]:CURRent:RANGe", "_range"),
         flag(":OUTPut[:STATe]", "output", apply="_apply_output"),
         method(":SYSTem:COMMunicate:SERial:SEND", "_serial_send", query=False),
         method(":SYSTem:COMMunicate:SERial:ENTer", "_serial_enter", write=False),
@@ -57,6 +83,27 @@ class Keithley6221Dialect(Dialect):
         self.sync_twin(self.twin.output_off)
         self.sync_twin(self.twin.set_current, 0.0)
         self.sync_twin(self.twin.set_compliance_voltage, s.compliance)
+
+    def _check_range(self, state, attr: str, value: float) -> None:
+        if not state.auto_range and abs(value) > state.range * 1.05 + 1e-15:
+            raise ScpiError(-221, f"{value:g} A beyond the {state.range:g} A range with auto range off "
+                                  "(:SOUR:CURR:RANG or :SOUR:CURR:RANG:AUTO ON first)")
+
+    def _range(self, call: Call) -> str | None:
+        if call.query:
+            call.count(0, 1)
+            if call.args:
+                return format_number(SPEC.current_ranges[0 if call.word(0, ("MINimum", "MAXimum")) == "MIN" else -1])
+            return format_number(self.state.range)
+        call.count(1)
+        value = abs(call.number(0, "A", (SPEC.current_ranges[0], SPEC.current_ranges[-1])))
+        fitting = [r for r in SPEC.current_ranges if r * 1.05 >= value - 1e-15]
+        if not fitting:
+            raise ScpiError(-222, f"range {value:g} A beyond {SPEC.current_ranges[-1]:g} A")
+        if abs(self.state.current) > fitting[0] * 1.05:
+            raise ScpiError(-221, f"the setpoint {self.state.current:g} A does not fit the {fitting[0]:g} A range")
+        self.state.range = fitting[0]
+        return None
 
     def _apply_current(self, call: Call, state, value: float) -> None:
         self.call_twin(self.twin.set_current, value)

@@ -4,8 +4,10 @@ Arbitrary waveforms are named float points in ±1 in each output's volatile
 memory (``SOUR1:DATA:ARB <name>,<block|floats>``, block byte order from
 ``FORM:BORD``), selected with ``FUNC:ARB``, played at ``FUNC:ARB:SRAT``.
 A triggered burst (``BURS:STAT ON``, ``BURS:MODE TRIG``, ``TRIG:SOUR BUS``)
-makes ``*TRG`` play ``BURS:NCYC`` cycles after ``TRIG:DEL``. Ranges are
-the 30 MHz models' into 50 Ω.
+makes ``*TRG`` play ``BURS:NCYC`` cycles after ``TRIG:DEL``. Ranges and
+identity come from :data:`hil.instruments.KEYSIGHT_33500B` (the 30 MHz
+models'); level limits follow the load setting (``OUTP1:LOAD 50|INF``).
+``FUNC:ARB:FILT NORM|STEP|OFF`` is kept (the twin plays points as given, OFF).
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hil.instruments import KEYSIGHT_33500B as SPEC
 from hil.sim.scpi.dialect import Call, choice, flag, method, number
 from hil.sim.scpi.dialects._generator import GeneratorDialect
 from hil.sim.scpi.errors import ScpiError
 
-POINTS_RANGE = (8, 1_000_000)  # standard memory per output
+POINTS_RANGE = SPEC.points  # standard memory per output
+_HIGH_Z = tuple(2 * v for v in SPEC.amplitude)  # the widest the load setting allows; check_levels narrows
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,11}")
 
 
@@ -38,29 +42,37 @@ class Output33500B:
     trigger_source: str = "IMM"
     delay: float = 0.0  # s
     output: bool = False
+    load: float = 50.0  # Ω, the load setting
+    frequency: float = 1e3  # Hz, of the standard shapes
+    arb_filter: str = "NORM"
     volatile: dict[str, np.ndarray] = field(default_factory=dict)  # name → points in ±1
 
 
 class Keysight33500BDialect(GeneratorDialect):
-    name = "keysight33500b"
-    idn = "Agilent Technologies,33522B,TWIN000001,spin-hil-twin"
+    SPEC = SPEC
+    name = SPEC.key
+    idn = SPEC.idn
+    options = SPEC.options
 
     COMMANDS = (
         choice("[SOURce#]:FUNCtion[:SHAPe]", "function",
                ("SINusoid", "SQUare", "TRIangle", "RAMP", "PULSe", "PRBS", "NOISe", "ARB", "DC"), scope="channel"),
         method("[SOURce#]:FUNCtion[:SHAPe]:ARBitrary", "_select_arb"),
-        number("[SOURce#]:FUNCtion[:SHAPe]:ARBitrary:SRATe", "srate", (1e-6, 250e6), unit="SA/S", scope="channel"),
+        number("[SOURce#]:FUNCtion[:SHAPe]:ARBitrary:SRATe", "srate", SPEC.rate, unit="SA/S", scope="channel"),
+        choice("[SOURce#]:FUNCtion[:SHAPe]:ARBitrary:FILTer", "arb_filter", SPEC.arb_filters, scope="channel"),
+        number("[SOURce#]:FREQuency[:CW|:FIXed]", "frequency", SPEC.frequency, unit="HZ", scope="channel"),
+        method("OUTPut#:LOAD", "load_handler"),
         method("[SOURce#]:DATA:ARBitrary", "_data_arb", query=False),
         method("[SOURce#]:DATA:VOLatile:CLEar", "_clear_volatile", query=False),
-        number("[SOURce#]:VOLTage[:LEVel][:IMMediate][:AMPLitude]", "amplitude", (1e-3, 10.0), unit="V",
+        number("[SOURce#]:VOLTage[:LEVel][:IMMediate][:AMPLitude]", "amplitude", _HIGH_Z, unit="V",
                scope="channel", check="check_levels"),
-        number("[SOURce#]:VOLTage[:LEVel][:IMMediate]:OFFSet", "offset", (-4.995, 4.995), unit="V",
-               scope="channel", check="check_levels"),
+        number("[SOURce#]:VOLTage[:LEVel][:IMMediate]:OFFSet", "offset", (-2 * SPEC.offset[1], 2 * SPEC.offset[1]),
+               unit="V", scope="channel", check="check_levels"),
         flag("[SOURce#]:BURSt:STATe", "burst", scope="channel"),
         choice("[SOURce#]:BURSt:MODE", "burst_mode", ("TRIGgered", "GATed"), scope="channel"),
         number("[SOURce#]:BURSt:NCYCles", "cycles", (1, 100_000_000), integer=True, scope="channel"),
         choice("TRIGger#:SOURce", "trigger_source", ("IMMediate", "EXTernal", "TIMer", "BUS"), scope="channel"),
-        number("TRIGger#:DELay", "delay", (0.0, 1000.0), unit="S", scope="channel"),
+        number("TRIGger#:DELay", "delay", SPEC.delay, unit="S", scope="channel"),
         flag("OUTPut#[:STATe]", "output", scope="channel", apply="apply_output"),
         choice("FORMat:BORDer", "byte_order", ("NORMal", "SWAPped")),
     )

@@ -2,8 +2,11 @@
 
 User waveforms are 14-bit DAC points (``:DATA1:DAC VOLATILE,<block|ints>``,
 ±8191) or floats (``:DATA1 VOLATILE,<floats>``, ±1), replayed at
-``:FREQ`` waveforms per second; ``:ARM:SOUR MAN`` with ``:TRIG:COUN``
-cycles makes ``*TRG`` play them. Ranges are the 50 Ω ones.
+``:FREQ`` waveforms per second; ``:ARM:SOUR MAN`` with ``:TRIG1:COUN``
+cycles makes ``*TRG`` play them. Ranges and identity come from
+:data:`hil.instruments.KEYSIGHT_81160A`; level limits follow the load setting
+(``:OUTP1:LOAD 50|INF``, see :mod:`hil.instruments.generators`). ``:APPL1:<shape>
+freq, amp, offset`` sets shape and levels in one command (DEF keeps a value).
 
 The DAC runs at a fixed 2.5 GSa/s: a waveform whose points come faster than
 that reaches the twin resampled (linearly) onto the DAC's grid, as the
@@ -16,13 +19,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hil.instruments import KEYSIGHT_81160A as SPEC
 from hil.sim.scpi.dialect import Call, choice, flag, method, number
 from hil.sim.scpi.dialects._generator import GeneratorDialect
 from hil.sim.scpi.errors import ScpiError
 
-DAC_FULL_SCALE = 8191
-DAC_RATE = 2.5e9  # Sa/s, fixed
-POINTS_RANGE = (2, 16384)  # standard memory
+DAC_FULL_SCALE = SPEC.dac_full_scale
+DAC_RATE = SPEC.dac_rate  # Sa/s, fixed
+POINTS_RANGE = SPEC.points  # standard memory
+_HIGH_Z = tuple(2 * v for v in SPEC.amplitude)  # the widest the load setting allows; check_levels narrows
 
 
 @dataclass
@@ -38,27 +43,33 @@ class Output81160A:
     arm_source: str = "IMM"
     cycles: int = 1
     output: bool = False
+    load: float = 50.0  # Ω, the load setting
     dac: np.ndarray | None = None  # volatile user waveform, integers in ±8191
 
 
 class Keysight81160ADialect(GeneratorDialect):
-    name = "keysight81160a"
-    idn = "Keysight Technologies,81160A,TWIN000001,spin-hil-twin"
+    SPEC = SPEC
+    name = SPEC.key
+    idn = SPEC.idn
+    options = SPEC.options
 
     COMMANDS = (
         choice("[:SOURce]:FUNCtion#[:SHAPe]", "function",
                ("SINusoid", "SQUare", "RAMP", "PULSe", "NOISe", "DC", "USER"), scope="channel"),
         method("[:SOURce]:FUNCtion#:USER", "_user_waveform"),
-        number("[:SOURce]:FREQuency#[:CW|:FIXed]", "frequency", (1e-6, 330e6), unit="HZ", scope="channel"),
-        number("[:SOURce]:VOLTage#[:LEVel][:IMMediate][:AMPLitude]", "amplitude", (0.05, 5.0), unit="V",
+        number("[:SOURce]:FREQuency#[:CW|:FIXed]", "frequency", SPEC.rate, unit="HZ", scope="channel"),
+        number("[:SOURce]:VOLTage#[:LEVel][:IMMediate][:AMPLitude]", "amplitude", _HIGH_Z, unit="V",
                scope="channel", check="check_levels"),
-        number("[:SOURce]:VOLTage#[:LEVel][:IMMediate]:OFFSet", "offset", (-4.995, 4.995), unit="V",
-               scope="channel", check="check_levels"),
-        number("[:SOURce]:PULSe:DELay#[:VALue]", "delay", (0.0, 999.0), unit="S", scope="channel"),
+        number("[:SOURce]:VOLTage#[:LEVel][:IMMediate]:OFFSet", "offset", (-2 * SPEC.offset[1], 2 * SPEC.offset[1]),
+               unit="V", scope="channel", check="check_levels"),
+        number("[:SOURce]:PULSe:DELay#[:VALue]", "delay", SPEC.delay, unit="S", scope="channel"),
+        method(":OUTPut#:LOAD[:VALue]", "load_handler"),
+        method("[:SOURce]:APPLy#:SINusoid|SQUare|RAMP|PULSe|NOISe|DC|USER", "_apply"),
         method("[:SOURce]:DATA#:DAC", "_data_dac", query=False),
         method("[:SOURce]:DATA#[:DATA]", "_data_float", query=False),
         choice(":ARM:SOURce#", "arm_source", ("IMMediate", "INTernal2", "EXTernal", "MANual"), scope="channel"),
-        number(":TRIGger:COUNt#", "cycles", (1, 2147483647), integer=True, scope="channel"),
+        # :TRIG1:COUN (pymeasure, hardware-tested) and :TRIG:COUN1 (this project's old form) alike
+        number(":TRIGger#:COUNt#", "cycles", (1, 2147483647), integer=True, scope="channel"),
         flag(":OUTPut#[:STATe]", "output", scope="channel", apply="apply_output"),
         choice(":FORMat:BORDer", "byte_order", ("NORMal", "SWAPped")),
     )
@@ -95,6 +106,35 @@ class Keysight81160ADialect(GeneratorDialect):
         if name != "VOLATILE":
             raise ScpiError(-224, f"user waveform {name!r} not stored (only VOLATILE here)")
         output.user = name
+        return None
+
+    def _apply(self, call: Call) -> str | None:
+        """``:APPL1:SIN 1e6, 1, 0``: shape, then frequency, amplitude, offset (``DEF`` keeps one).
+        The query answers ``"SIN +1.0E+06,+1.0E+00,+0.0E+00"``-like text of the present setting."""
+        output = self.target(call, "channel")
+        shape = call.header.rstrip("?").rsplit(":", 1)[-1][:4]
+        shape = {"SINU": "SIN", "SQUA": "SQU", "PULS": "PULS"}.get(shape, shape[:4])
+        if call.query:
+            return f'"{output.function} {output.frequency:E},{output.amplitude:E},{output.offset:E}"'
+        call.count(0, 3)
+        values = []
+        for i in range(len(call.args)):
+            word = (call.args[i].text or "").upper()
+            values.append(None if word in ("DEF", "DEFAULT") else call.number(i))
+        values += [None] * (3 - len(values))
+        if shape == "DC":  # :APPL:DC DEF, DEF, <volts>
+            values = [None, None, values[2]]
+        frequency, amplitude, offset = values
+        if frequency is not None and not SPEC.rate[0] <= frequency <= SPEC.rate[1]:
+            raise ScpiError(-222, f"frequency {frequency:g} Hz outside [{SPEC.rate[0]:g}, {SPEC.rate[1]:g}] Hz")
+        new_amplitude = output.amplitude if amplitude is None else amplitude
+        new_offset = output.offset if offset is None else offset
+        self.check_pair(output, new_amplitude, new_offset)
+        output.function = {"SIN": "SIN", "SQU": "SQU", "RAMP": "RAMP", "PULS": "PULS", "NOIS": "NOIS", "DC": "DC",
+                           "USER": "USER"}.get(shape, shape)
+        if frequency is not None:
+            output.frequency = frequency
+        output.amplitude, output.offset = new_amplitude, new_offset
         return None
 
     def _store(self, call: Call, points: np.ndarray) -> None:

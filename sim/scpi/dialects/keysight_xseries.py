@@ -1,5 +1,6 @@
 """The Keysight X-series (N9020A MXA and kin) Spectrum Analyzer mode's SCPI, fronting any
-:class:`hil.roles.SpectrumAnalyser`.
+:class:`hil.roles.SpectrumAnalyser`. Mode ``:INST:SEL SA`` and measurement ``:CONF:SAN`` (Swept SA)
+are the only ones the twin has; ``:UNIT:POW`` converts the trace.
 
 Traces: ``:FORM ASC|REAL,32|REAL,64`` and ``:FORM:BORD NORM|SWAP`` (NORMal
 is big-endian, as on the instrument); ``:TRAC:DATA? TRACE1``.
@@ -9,24 +10,40 @@ from __future__ import annotations
 
 import numpy as np
 
+from hil.instruments import KEYSIGHT_XSERIES as SPEC
 from hil.sim.scpi.dialect import Call, choice, method
-from hil.sim.scpi.dialects._analyser import AnalyserDialect, AnalyserRanges, analyser_commands, ieee_block
+from hil.sim.scpi.dialects._analyser import AnalyserDialect, analyser_commands, ieee_block
 from hil.sim.scpi.errors import ScpiError
 
-RANGES = AnalyserRanges(frequency=(0.0, 26.5e9), rbw=(1.0, 8e6), vbw=(1.0, 50e6), points=(1, 40001),
-                        sweep_time=(1e-6, 6000.0), min_span=10.0, default_points=1001)
+RANGES = SPEC  # ranges, identity and options: hil.instruments.KEYSIGHT_XSERIES
 
 
 class KeysightXSeriesDialect(AnalyserDialect):
-    name = "keysight_xseries"
-    idn = "Keysight Technologies,N9020A,TWIN000001,spin-hil-twin"
+    name = SPEC.key
+    idn = SPEC.idn
+    options = SPEC.options
     RANGES = RANGES
 
     COMMANDS = analyser_commands(RANGES) + (
         method(":FORMat[:TRACe][:DATA]", "_format"),
         choice(":FORMat:BORDer", "byte_order", ("NORMal", "SWAPped")),
         method(":TRACe[:DATA]", "trace_reply", write=False),
+        choice(":INSTrument[:SELect]", "mode", ("SA",)),  # the twin has the Spectrum Analyzer mode only
+        method(":CONFigure:SANalyzer[:NDEFault]", "_configure_swept", query=False),
+        method(":CONFigure", "_measurement", write=False),
     )
+
+    def reset(self) -> None:
+        super().reset()
+        self.state.mode = "SA"  # *RST keeps the mode (the instrument's Mode Preset is per mode)
+
+    def _configure_swept(self, call: Call) -> None:
+        """``:CONF:SAN``: the Swept SA measurement (the only one here), its settings as they are."""
+        call.count(0)
+
+    def _measurement(self, call: Call) -> str:
+        call.count(0)
+        return "SAN"
 
     def _format(self, call: Call) -> str | None:
         if call.query:

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from hil.instruments import RS_FSV as SPEC
 from hil.sim.scpi.dialect import Call, method
-from hil.sim.scpi.dialects._analyser import AnalyserDialect, AnalyserRanges, analyser_commands, ieee_block
+from hil.sim.scpi.dialects._analyser import AnalyserDialect, analyser_commands, ieee_block
 from hil.sim.scpi.errors import ScpiError
 
-RANGES = AnalyserRanges(frequency=(0.0, 13.6e9), rbw=(1.0, 10e6), vbw=(1.0, 10e6), points=(101, 32001),
-                        sweep_time=(1e-6, 16000.0), min_span=10.0, default_points=691)
+RANGES = SPEC  # ranges, identity and options: hil.instruments.RS_FSV
 
 
 class RohdeSchwarzFSVDialect(AnalyserDialect):
-    name = "rs_fsv"
-    idn = "Rohde&Schwarz,FSV-13,TWIN000001/013,spin-hil-twin"
+    name = SPEC.key
+    idn = SPEC.idn
+    options = SPEC.options
     RANGES = RANGES
 
     COMMANDS = analyser_commands(RANGES) + (
