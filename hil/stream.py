@@ -72,28 +72,87 @@ def encode_end(process: str, seq: int) -> list[bytes]:
     return [topic_of(shard_of(process)), json.dumps(header).encode(), b""]
 
 
-def decode(parts: list[bytes]) -> tuple[dict[str, Any], np.ndarray | None]:
-    """Parse a message; raise ValueError with the reason if it is malformed."""
-    if len(parts) != 3:
-        raise ValueError(f"expected 3 parts, got {len(parts)}")
+#: Longest header accepted, bytes: a real one is ~200 B; the bound keeps a crafted one from costing memory or stack.
+MAX_HEADER = 4096
+#: Largest sequence number accepted (exact in a JSON double).
+MAX_SEQ = 2 ** 53
+MAX_PROCESS_ID = 256
+KINDS_IN = ("frame", "end")
+KINDS_OUT = ("label", "final")  # what a labeller publishes (a frame payload optional)
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"non-finite number {name} in header")
+
+
+def _is_int(v: Any) -> bool:
+    return type(v) is int  # bool is an int subclass: True is not a sequence number
+
+
+def _is_number(v: Any) -> bool:
+    return (type(v) is int or type(v) is float) and math.isfinite(v)
+
+
+def decode(parts: list[bytes], kinds: tuple[str, ...] = KINDS_IN) -> tuple[dict[str, Any], np.ndarray | None]:
+    """Parse and validate one message of ``kinds`` (inbound: a frame or an end; a labeller's output:
+    ``KINDS_OUT``, a label or a final, with a frame payload only if it carries one); raise ValueError saying why
+    it is malformed.
+
+    Every field is checked here, once, so the labeller only ever sees
+    canonical headers: ``schema`` 1; ``kind`` "frame" or "end"; ``process`` a
+    non-empty string ≤ 256 characters; ``seq`` an integer 0…2⁵³ (not a bool,
+    a float, a string, null, NaN or 1e400); ``time``/``sent``, where present,
+    finite numbers or null; a frame's ``dtype``/``shape`` and payload length
+    consistent; an end's payload empty. The header is at most
+    :data:`MAX_HEADER` bytes and any parse failure (including nesting deep
+    enough to exhaust the parser's recursion) is a ValueError.
+    """
+    if not isinstance(parts, (list, tuple)) or len(parts) != 3:
+        raise ValueError(f"expected 3 parts, got {len(parts) if isinstance(parts, (list, tuple)) else type(parts).__name__}")
+    raw = parts[1]
+    if len(raw) > MAX_HEADER:
+        raise ValueError(f"header of {len(raw)} bytes, longer than {MAX_HEADER}")
     try:
-        header = json.loads(parts[1])
+        header = json.loads(raw, parse_constant=_no_constant)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"header is not JSON: {exc}") from None
-    if not isinstance(header, dict) or header.get("schema") != SCHEMA:
-        raise ValueError(f"unknown schema {header.get('schema') if isinstance(header, dict) else header!r}")
+    except RecursionError:
+        raise ValueError("header nests too deeply") from None
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
+    if not isinstance(header, dict):
+        raise ValueError(f"header is a JSON {type(header).__name__}, not an object")
+    schema = header.get("schema")
+    if not _is_int(schema) or schema != SCHEMA:
+        raise ValueError(f"unknown schema {schema!r:.40}")
     for key in ("kind", "process", "seq"):
         if key not in header:
             raise ValueError(f"header lacks {key!r}")
-    if header["kind"] != "frame":
+    kind, process, seq = header["kind"], header["process"], header["seq"]
+    if kind not in kinds:
+        raise ValueError(f"kind {kind!r:.40} is not one of {', '.join(kinds)}")
+    if type(process) is not str or not 0 < len(process) <= MAX_PROCESS_ID:
+        raise ValueError(f"process must be a string of 1–{MAX_PROCESS_ID} characters, got {process!r:.40}")
+    if not _is_int(seq) or not 0 <= seq <= MAX_SEQ:
+        raise ValueError(f"seq must be an integer 0…2**53, got {seq!r:.40}")
+    for key in ("time", "sent"):
+        if header.get(key) is not None and not _is_number(header[key]):
+            raise ValueError(f"{key} must be a finite number, got {header[key]!r:.40}")
+    if kind == "end":
+        if len(parts[2]):
+            raise ValueError(f"an end carries no payload, this one has {len(parts[2])} bytes")
+        return header, None
+    if kind in KINDS_OUT and not len(parts[2]):
         return header, None
     dtype, shape = header.get("dtype"), header.get("shape")
-    if dtype not in _ITEMSIZE or type(shape) is not list or not all(type(s) is int and s > 0 for s in shape):
-        raise ValueError(f"bad dtype/shape {dtype!r} {shape!r}")
+    if type(dtype) is not str or dtype not in _ITEMSIZE or type(shape) is not list or not 1 <= len(shape) <= 3 \
+            or not all(_is_int(s) and 0 < s <= 1 << 20 for s in shape):
+        raise ValueError(f"bad dtype/shape {dtype!r:.40} {shape!r:.60}")
     expected = math.prod(shape) * _ITEMSIZE[dtype]
     if len(parts[2]) != expected:
         raise ValueError(f"payload is {len(parts[2])} bytes, header says {expected}")
-    return header, np.frombuffer(parts[2], dtype=dtype).reshape(shape)
+    frame = np.frombuffer(parts[2], dtype=dtype).reshape(shape)
+    return header, frame
 
 
 class FramePublisher:
@@ -148,12 +207,21 @@ class FramePublisher:
         self.sock.close()
 
 
+#: Missing sequence numbers remembered per process, so a late frame is told from a duplicate.
+MISSING_KEPT = 1024
+#: Finished processes remembered, so a repeated end is dropped rather than opening an empty process.
+ENDED_KEPT = 10_000
+
+
 @dataclass
 class ProcessState:
     h: np.ndarray
     next_seq: int = 0
     frames: int = 0
-    gaps: int = 0
+    gaps: int = 0  # frames never seen (a late arrival takes its frame back out)
+    duplicates: int = 0  # a sequence number seen before: not stepped
+    out_of_order: int = 0  # a frame that came after a later one: not stepped (the state has moved on)
+    missing: set[int] = field(default_factory=set)
     last_seen: float = field(default_factory=time.monotonic)
     probs: np.ndarray | None = None
 
@@ -163,6 +231,8 @@ class LabellerStats:
     frames: int = 0
     malformed: int = 0
     gaps: int = 0
+    duplicates: int = 0
+    out_of_order: int = 0
     processes_done: int = 0
     timed_out: int = 0
 
@@ -193,11 +263,13 @@ class Labeller:
         self.stats = LabellerStats()
         self.on_label = on_label
         self.errors: deque[str] = deque(maxlen=ERRORS_KEPT)  # the latest problems, bounded for a long run
+        self.ended: dict[str, None] = {}  # the latest finished processes (insertion-ordered, bounded)
 
     def _emit(self, kind: str, process: str, state: ProcessState, extra: dict) -> None:
         probs = state.probs if state.probs is not None else np.full(len(self.session.labels), np.nan)
         header = {"schema": SCHEMA, "kind": kind, "process": process, "seq": state.next_seq - 1,
-                  "frames": state.frames, "gaps": state.gaps, "label": self.session.decide(probs),
+                  "frames": state.frames, "gaps": state.gaps, "duplicates": state.duplicates,
+                  "out_of_order": state.out_of_order, "label": self.session.decide(probs),
                   "probs": [float(p) for p in probs], **extra}
         pub = self.pub
         pub.send(kind.encode(), _MORE)
@@ -240,19 +312,31 @@ class Labeller:
         ready = []
         for process, header, frame in wave:
             state = self.states.get(process)
+            if state is None and header["kind"] == "end" and process in self.ended:
+                self.stats.duplicates += 1
+                self.errors.append(f"process {process}: end again after its final label; dropped")
+                continue
             if state is None:
                 state = self.states[process] = ProcessState(self.session.initial_state(1))
             state.last_seen = time.monotonic()
-            seq = int(header["seq"])
-            if seq != state.next_seq:
-                missed = max(seq - state.next_seq, 0)
+            seq = header["seq"]  # an int 0…2**53: decode() checked it
+            if seq < state.next_seq and header["kind"] == "frame":
+                self._late(process, state, seq)
+                continue
+            if seq > state.next_seq:
+                missed = seq - state.next_seq
                 state.gaps += missed
                 self.stats.gaps += missed
+                if len(state.missing) + missed <= MISSING_KEPT:
+                    state.missing.update(range(state.next_seq, seq))
                 self.errors.append(f"process {process}: expected frame {state.next_seq}, got {seq}")
             state.next_seq = seq + 1
             if header["kind"] == "end":
                 self._emit("final", process, state, {"sent": header.get("sent")})
                 del self.states[process]
+                self.ended[process] = None
+                if len(self.ended) > ENDED_KEPT:
+                    del self.ended[next(iter(self.ended))]
                 self.stats.processes_done += 1
                 continue
             ready.append((process, header, state, frame))
@@ -265,6 +349,20 @@ class Labeller:
             state.frames += 1
             self.stats.frames += 1
             self._emit("label", process, state, {"time": header.get("time"), "sent": header.get("sent")})
+
+    def _late(self, process: str, state: ProcessState, seq: int) -> None:
+        """A frame behind the process's state: counted as out of order (it was a gap) or a duplicate; never stepped."""
+        if seq in state.missing:
+            state.missing.discard(seq)
+            state.out_of_order += 1
+            self.stats.out_of_order += 1
+            state.gaps -= 1
+            self.stats.gaps -= 1
+            self.errors.append(f"process {process}: frame {seq} came after frame {state.next_seq - 1}; not stepped")
+        else:
+            state.duplicates += 1
+            self.stats.duplicates += 1
+            self.errors.append(f"process {process}: frame {seq} again; duplicate dropped")
 
     def _prepare(self, ready: list) -> tuple[list, np.ndarray]:
         """Profiles of a wave's frames in one call; a frame that cannot be prepared is dropped, not the wave."""

@@ -2,7 +2,8 @@
 
 Reference (the published method): input the sorted S_z of every spin, one
 recurrent layer of 512 sigmoid units, softmax over breathing / switching /
-collapse; no class above 0.8 means "mixed / unknown". Beyond it: the same net
+collapse; no class above 0.8 means "mixed / unknown". Beyond it: "mixed" as a
+fourth class (:data:`LABELS_WITH_MIXED`), trained on a diagram's mixed points. Also: the same net
 on N quantiles of the sorted profile (``hil.models.preprocess.profile``), so one model
 serves any lattice size.
 
@@ -21,10 +22,14 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from hil.labels import CLASSES, UNKNOWN  # noqa: F401 — UNKNOWN re-exported with the decision rule
+from hil.labels import CLASSES, MIXED, UNKNOWN  # noqa: F401 — UNKNOWN re-exported with the decision rule
 from hil.models.classifier_onnx import decide  # noqa: F401 — one decision rule, re-exported
 
 LABELS = CLASSES
+#: Beyond the paper: "mixed" learnt as a fourth class from a diagram's mixed points (issue 15). The
+#: paper's rule (no class ≥ 0.8 → unknown) never flagged a mixed process at L = 100: they sit between
+#: regions and the 3-class net calls them breathing or switching with confidence ≥ 0.8.
+LABELS_WITH_MIXED = CLASSES + (MIXED,)
 THRESHOLD = 0.8
 
 

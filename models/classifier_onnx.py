@@ -21,6 +21,46 @@ from hil.models.preprocess import profile
 from hil.onnx_io import open_session, write_metadata
 
 REQUIRED_META = ("labels", "threshold", "preprocessing", "input_size", "hidden", "version")
+#: The classifier that ships in the package (``hil.models.shipped``): trained on the L = 100 twin, see its metadata.
+SHIPPED = "classifier_L100.onnx"
+
+
+def shipped_model() -> Path:
+    """Path of the shipped classifier: what ``hil classify``, ``hil stream label`` and the demo use by default."""
+    from importlib.resources import files
+
+    return Path(str(files("hil.models.shipped").joinpath(SHIPPED)))
+
+
+def _dims(value_info: Any) -> list:
+    return [d if isinstance(d, int) else None for d in value_info.shape]
+
+
+def check_graph(session: Any, meta: Mapping[str, Any], path: str | Path) -> None:
+    """Refuse a step model whose graph disagrees with its metadata (names, input size, hidden size, classes).
+
+    Why at load: a mismatched model would otherwise fail on the first frame,
+    inside a running labeller.
+    """
+    ins = {i.name: _dims(i) for i in session.get_inputs()}
+    outs = {o.name: _dims(o) for o in session.get_outputs()}
+    problems = []
+    if set(ins) != {"input", "h"}:
+        problems.append(f"inputs are {sorted(ins)}, expected ['h', 'input']")
+    if set(outs) != {"output", "h_next"}:
+        problems.append(f"outputs are {sorted(outs)}, expected ['h_next', 'output']")
+    want = {("input", 1): meta["input_size"], ("h", 1): meta["hidden"], ("output", 1): len(meta["labels"]),
+            ("h_next", 1): meta["hidden"]}
+    for (name, axis), size in want.items():
+        dims = ins.get(name) or outs.get(name)
+        if dims is None:
+            continue
+        if len(dims) != 2:
+            problems.append(f"{name} has rank {len(dims)}, expected 2 (batch, features)")
+        elif dims[axis] is not None and dims[axis] != size:
+            problems.append(f"{name} has {dims[axis]} features, metadata says {size}")
+    if problems:
+        raise HilError(f"{path}: the graph does not match its metadata: {'; '.join(problems)}; re-export the model")
 
 
 def decide(probs: np.ndarray, labels: list[str] | tuple[str, ...], threshold: float) -> str:
@@ -54,16 +94,25 @@ def export_step_model(module: Any, path: str | Path, input_size: int, hidden: in
 class StepSession:
     """An ONNX step model in onnxruntime, fed through the shared preprocessing."""
 
-    def __init__(self, path: str | Path, threads: int = 2):
+    def __init__(self, path: str | Path | None = None, threads: int = 2):
+        path = shipped_model() if path is None else path
+        self.path = Path(path)
         self.session, self.meta = open_session(path, threads, "export one with `hil export classifier`")
         missing = [k for k in REQUIRED_META if k not in self.meta]
         if missing:
             raise HilError(f"{path}: model metadata lacks {', '.join(missing)}; re-export it with `hil export`")
-        self.labels: list[str] = list(self.meta["labels"])
-        self.threshold = float(self.meta["threshold"])
-        self.input_size = int(self.meta["input_size"])
-        self.hidden = int(self.meta["hidden"])
-        self.kind = str(self.meta["preprocessing"])
+        try:
+            self.labels: list[str] = [str(x) for x in self.meta["labels"]]
+            self.threshold = float(self.meta["threshold"])
+            self.input_size = int(self.meta["input_size"])
+            self.hidden = int(self.meta["hidden"])
+            self.kind = str(self.meta["preprocessing"])
+        except (TypeError, ValueError) as exc:
+            raise HilError(f"{path}: model metadata has a value of the wrong type ({exc}); re-export it") from None
+        if not (self.labels and self.input_size > 0 and self.hidden > 0 and 0 <= self.threshold <= 1):
+            raise HilError(f"{path}: model metadata out of range (labels {self.labels}, input_size "
+                           f"{self.input_size}, hidden {self.hidden}, threshold {self.threshold}); re-export it")
+        check_graph(self.session, self.meta, path)
 
     def prepare(self, frames: np.ndarray) -> np.ndarray:
         """(N, H, W) frames → (N, input_size), as the model was trained."""

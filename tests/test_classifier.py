@@ -218,3 +218,87 @@ def test_int8_export_labels_like_the_float32_one(trained, process_file, tmp_path
     assert not np.array_equal(p_fp, p_i8)  # really quantised
     assert np.abs(p_fp - p_i8).max() < 0.02
     assert [fp.decide(p) for p in p_fp] == [i8.decide(p) for p in p_i8]
+
+
+def test_classify_takes_frames_from_numpy_files(trained, process_file, tmp_path, capsys):
+    """`hil classify FRAMES.npy|.npz`: (processes, frames, H, W) or (frames, H, W); a table or one object per process."""
+    data = read_processes(process_file)
+    np.save(tmp_path / "stack.npy", data.frames[:4])
+    np.savez(tmp_path / "two.npz", a=data.frames[0], b=data.frames[1:3].astype(np.float64))
+    assert main(["classify", str(tmp_path / "stack.npy"), "--model", str(trained[1]), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    offline = evaluate(StepSession(trained[1]).run_batch(data.frames[:4])[:, -1], data.labels[:4],
+                       ("breathing", "switching", "collapse"), 0.8)["decided"]
+    assert [r["label"] for r in out["processes"]] == offline
+    assert [r["process"] for r in out["processes"]] == [f"stack[{i}]" for i in range(4)]
+    assert all(len(r["frame_labels"]) == T and len(r["frame_probs"]) == T and len(r["probs"]) == 3
+               for r in out["processes"])
+    assert main(["classify", str(tmp_path / "two.npz"), "--model", str(trained[1])]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [ln.split()[0] for ln in lines[1:4]] == ["a", "b[0]", "b[1]"] and "3 processes" in lines[-1]
+
+
+@pytest.mark.parametrize("array, why", [
+    (np.full((2, 3, 4, 4), np.nan, np.float32), "NaN/inf values"),
+    (np.zeros((3, 16), np.float32), "rank 2"),
+    (np.zeros((1, 2, 3, 4, 4), np.float32), "rank 5"),
+    (np.zeros((2, 3, 1, 1), np.float32), "need H·W ≥ 2"),
+    (np.zeros((2, 3, 4, 4), np.int16), "dtype int16 is not a float"),
+    (np.zeros((2, 3, 4, 4), np.complex64), "dtype complex64 is not a float"),
+    (np.full((2, 3, 4, 4), 7.0, np.float32), "values span"),
+    (np.zeros((0, 3, 4, 4), np.float32), "is empty"),
+    (np.array([{"x": 1}], dtype=object), "not a NumPy array file|not a float"),
+])
+def test_classify_refuses_a_bad_array_in_one_line(trained, tmp_path, capsys, array, why):
+    path = tmp_path / "bad.npy"
+    np.save(path, array, allow_pickle=True)
+    assert main(["classify", str(path), "--model", str(trained[1])]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(path) in err
+    assert __import__("re").search(why, err), err
+
+
+def test_classify_refuses_a_file_that_is_not_numpy(trained, tmp_path, capsys):
+    path = tmp_path / "junk.npz"
+    path.write_bytes(b"not a zip")
+    assert main(["classify", str(path), "--model", str(trained[1])]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "not a NumPy array file" in err
+
+
+def test_a_fourth_class_learns_mixed(tmp_path):
+    """`--mixed`: "mixed" is a class of its own; a mixed answer agrees with a physics-mixed process."""
+    rng = np.random.default_rng(2)
+    process_file = tmp_path / "p4.h5"
+    with Store(process_file) as store:
+        run = store.create_run("process_diagram", {"synthetic": True}, run_id="synthetic4")
+        for i, lab in enumerate(["breathing", "switching", "collapse", "mixed"] * 8):
+            run.write_record(i, {"frames": synthetic_process(lab, rng), "label": lab, "alpha": 0.1 * (i // 8),
+                                 "t_w": 1e-12 * (i % 8)})
+        run.finish("complete")
+    out = tmp_path / "m4.pt"
+    assert main(["train", "classifier", str(process_file), "--quantiles", "32", "--hidden", "24", "--epochs", "150",
+                 "--lr", "3e-3", "--mixed", "--out", str(out), "--quiet"]) == 0
+    model = load(out)
+    assert model.config.labels == ("breathing", "switching", "collapse", "mixed")
+    data = read_processes(process_file)
+    result = evaluate(predict_probs(model, data.frames)[:, -1], data.labels, model.config.labels, 0.8)
+    assert result["columns"] == ["breathing", "switching", "collapse", "mixed", "mixed/unknown"]
+    assert result["per_class"]["mixed"]["accuracy"] >= 0.75 and result["clear_accuracy"] >= 0.75
+
+
+def test_evaluate_counts_mixed_and_unknown_answers_as_flagging_a_mixed_process():
+    labels = ("breathing", "switching", "collapse", "mixed")
+    probs = np.array([[0.9, 0.05, 0.03, 0.02], [0.1, 0.1, 0.1, 0.7], [0.4, 0.3, 0.2, 0.1], [0.85, 0.05, 0.05, 0.05]])
+    ev = evaluate(probs, ["breathing", "mixed", "mixed", "mixed"], labels, 0.6)
+    assert ev["decided"] == ["breathing", "mixed", "mixed/unknown", "breathing"]
+    assert ev["per_class"]["mixed"]["right"] == 2 and ev["clear_accuracy"] == 1.0 and ev["mixed_flagged"] == 2 / 3
+
+
+def test_calibrated_threshold_flags_mixed_while_keeping_clear_ones():
+    from hil.models.train_classifier import calibrate_threshold
+
+    probs = np.array([[0.99, 0.005, 0.005]] * 30 + [[0.85, 0.1, 0.05]] * 10)
+    physics = ["breathing"] * 30 + ["mixed"] * 10
+    tau, ev = calibrate_threshold(probs, physics, ("breathing", "switching", "collapse"), min_clear=0.97)
+    assert 0.85 < tau <= 0.99 and ev["mixed_flagged"] == 1.0 and ev["clear_accuracy"] == 1.0

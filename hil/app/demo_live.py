@@ -1,10 +1,11 @@
-"""The demo's live stage: train a small classifier on twin processes, export it, label fresh processes live.
+"""The demo's live stage: label fresh processes of the bench's sample live, with the shipped classifier.
 
-1. a small process diagram on the LLG twin (the bench's lattice size, θ of
-   the bench's coil) is the training set — reused from ``out`` when it is
-   already there;
-2. a quantile classifier is trained on it and exported to ONNX;
-3. fresh processes are fired through the bench's pulse generator, each
+1. the classifier: the shipped L = 100 model (``hil.models.shipped``) when the
+   bench's lattice is the size it was trained at (the diagram depends on L);
+   otherwise — or with ``train=True`` — a small quantile classifier is trained
+   on a process diagram of the bench's own lattice (reused from ``out`` when
+   it is already there) and exported to ONNX; ``model`` names any other;
+2. fresh processes are fired through the bench's pulse generator, each
    frame published over ZMQ (loopback) as the camera takes it, labelled by
    a :class:`hil.stream.Labeller` and watched; after the last frame the twin
    is run on until its physics label settles, and both are printed.
@@ -22,8 +23,10 @@ from hil.sim.llg.units import PS
 
 TRAIN_ALPHAS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 TRAIN_WIDTHS = tuple(w * PS for w in (2, 5, 8, 12, 16, 21, 26, 32, 40))
-#: At L = 32, θ = 40°, α = 0.36 (the demo bench) these breathe, switch and collapse (benchmarks/RESULTS.md).
+#: At L = 32, θ = 40°, α = 0.36 these breathe, switch and collapse (benchmarks/RESULTS.md).
 LIVE_WIDTHS = tuple(w * PS for w in (2, 12, 30))
+#: The calibrated trio at L = 100, θ = 40°, α = 0.36: breathing, switching, collapse.
+LIVE_WIDTHS_L100 = tuple(w * PS for w in (8, 28, 40))
 
 
 def training_set(out: Path, size: int, theta_deg: float) -> str:
@@ -46,17 +49,32 @@ def training_set(out: Path, size: int, theta_deg: float) -> str:
     return sweep(spec, out)
 
 
-def live_stage(bench: Any, out_dir: Path, size: int, theta_deg: float) -> list[dict]:
-    """Train, export, and label fresh processes of ``bench`` live; return one row per process."""
-    import numpy as np
-    import zmq
+def choose_model(out_dir: Path, size: int, theta_deg: float, model: str | Path | None = None,
+                 train: bool = False) -> tuple[Path, tuple[float, ...]]:
+    """The ONNX model the live stage uses and the pulse widths it fires (see the module's docstring)."""
+    from hil.models.classifier_onnx import StepSession, shipped_model
 
-    from hil.models.classifier_onnx import StepSession
-    from hil.stream import FramePublisher, Labeller, publish_process, watch
+    if model is not None:
+        return Path(model), LIVE_WIDTHS_L100 if size == 100 else LIVE_WIDTHS
+    if not train:
+        shipped = shipped_model()
+        if shipped.exists():
+            trained_at = (StepSession(shipped, threads=1).meta.get("data") or {}).get("train", {}).get("size")
+            if trained_at == size:
+                print(f"  classifier: the shipped model ({shipped.name}, trained at L = {size})")
+                return shipped, LIVE_WIDTHS_L100 if size == 100 else LIVE_WIDTHS
+            print(f"  the shipped model was trained at L = {trained_at}; this bench's lattice is L = {size}: "
+                  "training one for it")
+    return train_small(out_dir, size, theta_deg), LIVE_WIDTHS_L100 if size == 100 else LIVE_WIDTHS
+
+
+def train_small(out_dir: Path, size: int, theta_deg: float) -> Path:
+    """Train a small quantile classifier on a diagram of the bench's lattice; return its ONNX file."""
+    import warnings
+
     from hil.models.classifier import ClassifierConfig, export_onnx
     from hil.models.process_data import read_processes
     from hil.models.train_classifier import train_classifier
-    from hil.protocols.pulse_frames import fire_pulse
 
     train_file = out_dir / "demo_train.h5"
     run_id = training_set(train_file, size, theta_deg)
@@ -64,9 +82,33 @@ def live_stage(bench: Any, out_dir: Path, size: int, theta_deg: float) -> list[d
     print(f"  physics labels of the training set: {data.counts()}")
     cfg = ClassifierConfig(preprocessing="quantiles", input_size=64, hidden=128)
     result = train_classifier(data, cfg, epochs=400, lr=1e-3, progress=False)
-    onnx_path = export_onnx(result.model, out_dir / "demo_classifier.onnx")
+    import logging
+
+    quiet = logging.getLogger("torch.onnx")  # "torchvision is not installed": the exporter's note, not the user's
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():  # the exporter's own deprecations and dim-name notes, likewise
+            warnings.simplefilter("ignore")
+            onnx_path = export_onnx(result.model, out_dir / "demo_classifier.onnx")
+    finally:
+        quiet.setLevel(level)
     print(f"  classifier: {cfg.input_size} quantiles → {cfg.hidden} sigmoid units, trained on "
           f"{sum(result.trained_on.values())} processes → {onnx_path}")
+    return onnx_path
+
+
+def live_stage(bench: Any, out_dir: Path, size: int, theta_deg: float, model: str | Path | None = None,
+               train: bool = False) -> list[dict]:
+    """Label fresh processes of ``bench`` live with the shipped (or ``model``, or a trained) classifier."""
+    import numpy as np
+    import zmq
+
+    from hil.models.classifier_onnx import StepSession
+    from hil.protocols.pulse_frames import fire_pulse
+    from hil.stream import FramePublisher, Labeller, publish_process, watch
+
+    onnx_path, widths = choose_model(out_dir, size, theta_deg, model, train)
 
     ctx = zmq.Context()
     pub = FramePublisher("tcp://127.0.0.1:0", context=ctx)
@@ -92,7 +134,7 @@ def live_stage(bench: Any, out_dir: Path, size: int, theta_deg: float) -> list[d
         time.sleep(0.3)  # the watcher's subscription reaches the labeller
         sample = bench.sample("skyrmion")
         bench.pulse_generator.output_on()
-        for k, width in enumerate(LIVE_WIDTHS):
+        for k, width in enumerate(widths):
             name = f"live-{k}"
             publish_process(pub, name, fire_pulse(bench, 5.0, width, T_P, FRAMES_15PS))
             sample.advance_to(max(FRAMES_15PS[-1], T_P + 5 * width + SETTLE))  # settle for the physics label
@@ -101,7 +143,7 @@ def live_stage(bench: Any, out_dir: Path, size: int, theta_deg: float) -> list[d
                 time.sleep(0.01)
             rows.append({"process": name, "t_w": width, "live": live.get(name, []),
                          "final": finals.get(name, {}).get("label", "—"), "physics": sample.label(),
-                         "probs": finals.get(name, {}).get("probs", [np.nan] * 3)})
+                         "probs": finals.get(name, {}).get("probs", [np.nan] * len(labeller.session.labels))})
     finally:
         stop.set()
         for t in threads:
@@ -115,7 +157,7 @@ def live_stage(bench: Any, out_dir: Path, size: int, theta_deg: float) -> list[d
 def print_live(rows: list[dict]) -> None:
     from hil.labels import LETTERS
 
-    print(f"  {'process':<8} {'t_w (ps)':>8}  {'live label per frame (B/S/C/?)':<32} {'final':<14} physics")
+    print(f"  {'process':<8} {'t_w (ps)':>8}  {'live label per frame (B/S/C/M/?)':<32} {'final':<14} physics")
     for r in rows:
         seq = " ".join(LETTERS.get(x, x) for x in r["live"])
         print(f"  {r['process']:<8} {r['t_w'] / PS:8.0f}  {seq:<32} {r['final']:<14} {r['physics']}")

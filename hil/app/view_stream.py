@@ -160,13 +160,11 @@ class StreamFollower:
 
     # -- one message (also called directly by tests) ----------------------------------
     def handle(self, parts: list[bytes], now: float | None = None) -> None:
-        from hil.stream import decode
+        from hil.stream import KINDS_OUT, decode
 
         now = time.time() if now is None else now
         try:
-            header, _ = decode(parts)
-            if header["kind"] not in ("label", "final"):
-                raise ValueError(f"unexpected kind {header['kind']!r} on a label stream")
+            header, _ = decode(parts, KINDS_OUT)
             process = str(header["process"])
         except (ValueError, TypeError, KeyError) as exc:
             self.malformed += 1
