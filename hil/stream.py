@@ -5,7 +5,7 @@ Wire format: multipart ``[topic, header JSON, payload]``. The header carries
 ``seq``, ``time`` (s, sample time), ``sent`` (wall clock of publication, for
 latency), and for payloads ``dtype`` and ``shape``.
 
-Routing: a frame's topic is its process's shard, ``crc32(process) % SHARDS``;
+Routing: a frame's topic is its process's shard (:func:`shard_of`: round robin over an id's counter);
 labeller *i* of *n* subscribes to the shards ≡ i (mod n), so every frame of a
 process reaches the same labeller and its recurrent state (plain PUSH
 round-robin was measured to split processes across labellers).
@@ -20,11 +20,12 @@ sending after a timeout. Endpoints bind to loopback unless told otherwise.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
+import re
 import time
-import zlib
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
@@ -35,7 +36,7 @@ import zmq
 from hil.errors import HilError
 
 SCHEMA = 1
-SHARDS = 16
+SHARDS = 240  # divisible by 2, 3, 4, 5, 6, 8, 10, 12, …: n labellers get equal shares of shards
 _ITEMSIZE = {name: np.dtype(name).itemsize for name in ("float32", "float64", "uint8", "uint16", "int16")}
 _MORE = int(zmq.SNDMORE)  # plain ints: pyzmq's flag enums cost ~2 µs per ``|`` on the per-frame path
 _NOBLOCK_MORE = int(zmq.NOBLOCK | zmq.SNDMORE)
@@ -44,12 +45,28 @@ ERRORS_KEPT = 1000
 _yield_cpu = getattr(os, "sched_yield", lambda: None)  # not on Windows
 
 
+_COUNTER = re.compile(r"^(.*?)(\d{1,18})$", re.S)
+
+
 def shard_of(process: str) -> int:
-    return zlib.crc32(str(process).encode()) % SHARDS
+    """The shard of a process id; labeller i of n takes the shards ≡ i (mod n).
+
+    An id ending in a counter (``run-0``, ``run-1``, … as ``hil stream publish``
+    and most cameras number them) goes round robin: consecutive processes land
+    on consecutive labellers, so 3 processes over 2 labellers are split 2 + 1
+    and 100 over 4 are 25 each. Other ids go by a well-mixed hash. (CRC-32 of the
+    whole id, used before, is linear: consecutive ids came in blocks of 4 on
+    one labeller and a second labeller idled.)
+    """
+    text = str(process)
+    m = _COUNTER.match(text)
+    prefix, counter = (m.group(1), int(m.group(2))) if m else (text, 0)
+    digest = int.from_bytes(hashlib.blake2b(prefix.encode(), digest_size=8).digest(), "little")
+    return (digest + counter) % SHARDS
 
 
 def topic_of(shard: int) -> bytes:
-    return b"s%02d" % shard
+    return b"s%03d" % shard  # fixed width: a SUB prefix "s1" must not also match "s10"
 
 
 def check_loopback(endpoint: str, allow_remote: bool) -> None:
@@ -271,6 +288,9 @@ class Labeller:
                   "frames": state.frames, "gaps": state.gaps, "duplicates": state.duplicates,
                   "out_of_order": state.out_of_order, "label": self.session.decide(probs),
                   "probs": [float(p) for p in probs], **extra}
+        if kind == "final" or state.frames <= 1:  # the column names, once per process and with its final
+            header["classes"] = list(self.session.labels)
+            header["threshold"] = float(self.session.threshold)
         pub = self.pub
         pub.send(kind.encode(), _MORE)
         pub.send(json.dumps(header).encode(), _MORE)

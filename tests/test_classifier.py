@@ -195,6 +195,9 @@ def test_stream_cli_end_to_end_matches_offline(trained, process_file, tmp_path):
         for p in labellers:
             p.wait(10)
     assert out.count("FINAL") == 33 and f"{33 * T} labels, 33 final labels, 0 labels missing" in err
+    # the probability columns are named once, and mixed/unknown explained once
+    labels = " ".join(StepSession(trained[1]).labels)
+    assert out.count("columns: process") == 1 and f"[p({labels})]" in out and "'mixed/unknown' = no class" in out
     data, session = read_processes(process_file), StepSession(trained[1])
     decided = evaluate(session.run_batch(data.frames)[:, -1], data.labels, tuple(session.labels),
                        session.threshold)["decided"]

@@ -178,3 +178,11 @@ def test_demo_png_explains_itself(tmp_path):
         assert ax.get_xlabel() and ax.get_ylabel() and "(" in ax.get_xlabel()
     assert any("paired" in t.get_text() for t in fig.texts)
     assert (tmp_path / "d.png").stat().st_size > 0
+
+
+def test_train_classifier_run_picks_one_store_only(tmp_path, capsys):
+    from hil.app.cli import main
+
+    assert main(["train", "classifier", str(tmp_path / "a.h5"), str(tmp_path / "b.h5"), "--run", "X",
+                 "--out", str(tmp_path / "m.pt")]) == 1
+    assert "--run picks a run of one store" in capsys.readouterr().err

@@ -25,6 +25,9 @@ TINY = dict(theta_deg=40.0, size=20, widths=(1 * PS, 2 * PS), frame_times=(0.0, 
             dt=5e-15, t_p=3 * PS, settle=2 * PS, max_time=12 * PS, batch=2)
 
 
+# These sweeps stop the processes at 10–15 ps to stay fast, before their labels settle: the twin says so
+# (RuntimeWarning "labels … were still changing"), which is right and expected here.
+@pytest.mark.filterwarnings("ignore:labels of samples:RuntimeWarning")
 def test_sweep_writes_one_record_per_point_and_plots(tmp_path):
     spec = DiagramSpec(alphas=(0.3, 0.5), **TINY)
     out = tmp_path / "d.h5"
@@ -40,6 +43,9 @@ def test_sweep_writes_one_record_per_point_and_plots(tmp_path):
     assert sum(counts.values()) == 4 and (tmp_path / "d.png").stat().st_size > 1000
 
 
+# These sweeps stop the processes at 10–15 ps to stay fast, before their labels settle: the twin says so
+# (RuntimeWarning "labels … were still changing"), which is right and expected here.
+@pytest.mark.filterwarnings("ignore:labels of samples:RuntimeWarning")
 def test_dask_local_cluster_runs_the_same_sweep(tmp_path):
     distributed = pytest.importorskip("distributed")
     spec = DiagramSpec(alphas=(0.3,), **TINY)
@@ -64,6 +70,9 @@ sweep(spec, sys.argv[1], progress=False)
 """
 
 
+# These sweeps stop the processes at 10–15 ps to stay fast, before their labels settle: the twin says so
+# (RuntimeWarning "labels … were still changing"), which is right and expected here.
+@pytest.mark.filterwarnings("ignore:labels of samples:RuntimeWarning")
 def test_sweep_resumes_after_sigkill_without_recomputing(tmp_path):
     out = tmp_path / "k.h5"
     tiny = dict(TINY, batch=1)

@@ -7,16 +7,20 @@ import json
 from pathlib import Path
 
 
-def _read_all(sources: list[str]):
-    """Processes of every FILE or FILE:RUN_ID, concatenated (all with the same frame stack shape)."""
+def _read_all(sources: list[str], run: str | None = None):
+    """Processes of every store (``--run`` picks one run of a single store), concatenated (one frame stack shape)."""
     import numpy as np
 
+    from hil.app.runpick import pick
+    from hil.errors import HilError
     from hil.models.process_data import Processes, read_processes
 
+    if run is not None and len(sources) != 1:
+        raise HilError("--run picks a run of one store; give one store with --run, or several stores without it")
     parts = []
     for src in sources:
-        path, _, run = src.partition("::")
-        parts.append(read_processes(path, run or None))
+        path, picked = pick(src, run, "train classifier")
+        parts.append(read_processes(path, picked))
     if len({p.frames.shape[1:] for p in parts}) != 1:
         from hil.errors import HilError
 
@@ -36,7 +40,7 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     from hil.models.process_data import interior
 
-    data = _read_all(args.runs)
+    data = _read_all(args.runs, args.run)
     if args.interior:
         data = data.subset(interior(data))
     h, w = data.frames.shape[-2:]
@@ -231,7 +235,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def register_train(models: argparse._SubParsersAction) -> None:
     p = models.add_parser("classifier", help="the skyrmion-process classifier on stored processes")
-    p.add_argument("runs", nargs="+", metavar="RUN.h5[::RUN_ID]", help="process-diagram runs to train on")
+    p.add_argument("runs", nargs="+", metavar="STORE.h5", help="stores of process-diagram runs to train on")
+    p.add_argument("--run", default=None, help="train on this run of the (one) store only (default: all its runs)")
     p.add_argument("--preprocessing", choices=["quantiles", "sorted"], default="quantiles",
                    help="sorted S_z of every spin (the published input) or N quantiles of it (default)")
     p.add_argument("--quantiles", type=int, default=256, help="N for --preprocessing quantiles")

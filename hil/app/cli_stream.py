@@ -134,6 +134,7 @@ def cmd_label(args: argparse.Namespace) -> int:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
+    from hil.labels import UNKNOWN
     from hil.stream import LabelLog, LabelTally, watch
 
     log = store = None
@@ -146,8 +147,16 @@ def cmd_watch(args: argparse.Namespace) -> int:
     tally = LabelTally()
     stop = threading.Event()
 
+    legend: list[str] = []
+
     def show(h: dict) -> None:
         tally(h)
+        classes = h.get("classes")
+        if isinstance(classes, list) and [str(c) for c in classes] != legend:
+            legend[:] = [str(c) for c in classes]
+            print(f"columns: process  #frame  label  [p({' '.join(legend)})]; "
+                  f"{UNKNOWN!r} = no class reached p ≥ {h.get('threshold', '?')}: the process fits none of the "
+                  "trained kinds well (often a mixed final state)", flush=True)
         probs = " ".join(f"{p:.2f}" for p in h.get("probs", []))
         if h["kind"] == "final":
             extra = " (timed out)" if h.get("timed_out") else ""
