@@ -113,7 +113,7 @@ FIGURES: dict[str, dict] = {
         "full": [[PY, f"{B}/scpi_roundtrip.py"]],
         "estimate_s": 60},
     "classifier": {
-        "quick": None, "why": "needs the L = 32 diagrams of classifier_data.sh (≈ 30 min of LLG) and 400 epochs",
+        "quick": None, "why": "needs the L = 100 diagrams of classifier_data.sh (≈ 30 min of LLG at load 2–4) and training",
         "full": [["bash", f"{B}/classifier_data.sh"]],  # data, then benchmarks/classifier.py (trains both models, seed 0)
         "estimate_s": 3600},
     "streaming": {

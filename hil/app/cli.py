@@ -203,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="run the main job on the simulated bench and show the result")
     p.add_argument("--out", default=str(DEFAULT_DEMO_OUT), help="HDF5 file to write (default: %(default)s)")
-    p.add_argument("--bench", default=None, help="bench file (default: benches/demo.toml, the sim bench at L = 32)")
+    p.add_argument("--bench", default=None, help="bench file (default: benches/demo.toml, the sim bench at L = 100)")
     p.add_argument("--no-plot", action="store_true", help="skip the PNG summary")
     p.add_argument("--no-live", action="store_true", help="skip the live-labelling stage")
     p.set_defaults(func=cmd_demo)

@@ -53,7 +53,7 @@ def run_demo(out: Path, bench_path: str | None = None, plot: bool = True, live: 
     if live:
         from hil.app.demo_live import live_stage, print_live
 
-        print("live labelling: train a classifier on twin processes, stream fresh ones through the labeller")
+        print("live labelling: fire fresh pulses, stream their frames through the ZMQ labeller with the classifier below")
         size = int(spec.samples["skyrmion"].options["size"])
         theta = float(spec.roles["pulse_generator"].options["theta_deg"])
         t0 = time.perf_counter()
