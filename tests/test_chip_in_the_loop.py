@@ -154,6 +154,15 @@ def test_cli_trains_chip_in_the_loop_and_writes_checkpoint_and_plot(tmp_path, ca
     assert out.exists() and out.with_suffix(".png").exists()
     assert "on the chip" in capsys.readouterr().out
     assert load_checkpoint(out)["epoch"] == 0
+    # the epochs on a bench are a run of the run engine: provenance (bench text), status, one record per epoch
+    from hil.store import Store
+
+    with Store(out.with_suffix(".h5"), "r") as store:
+        [run_id] = store.run_ids()
+        run = store.run(run_id)
+        assert run.status == "complete" and run.completed() == [0]
+        assert run.attrs["protocol"] == "train_oscillator_net" and "oscillator-chip" in run.attrs["bench"]
+        assert 0.0 <= run.record(0)["accuracy_chip"] <= 1.0
     assert main(argv) == 1  # refuses to overwrite without --resume
     assert "--resume" in capsys.readouterr().err
 

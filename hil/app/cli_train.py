@@ -26,6 +26,7 @@ def cmd_train_oscillator_net(args: argparse.Namespace) -> int:
     train = importlib.import_module("hil.models.train")
 
     out = Path(args.out)
+    store_path = Path(args.store) if args.store else out.with_suffix(".h5")
     if args.chip_in_the_loop and not args.bench:
         raise HilError("--chip-in-the-loop needs a bench with a chip: --bench benches/chip.toml")
     def build(shape: dict) -> None:
@@ -38,26 +39,44 @@ def cmd_train_oscillator_net(args: argparse.Namespace) -> int:
     data = digits.load_digits_sequences(limit=args.limit or None)
     mode = "chip" if args.chip_in_the_loop else "model"
 
-    def go(link) -> "object":
+    def go(link, bench_text: str | None = None) -> "object":
         trainer = loop.ChipTrainer(model, data, link, cfg, mode, out, args.eval_limit)
         if args.resume and trainer.resume():
             print(f"resuming from {out} at epoch {trainer.next_epoch}")
         elif out.exists() and not args.resume:
             raise HilError(f"{out} exists; pass --resume to continue it or choose another --out")
-        epochs = range(trainer.next_epoch, args.epochs)
+        first = trainer.next_epoch
+        epochs = range(first, args.epochs)
         bar = None
-        if not args.quiet:
+        if not args.quiet and bench_text is None:
             from tqdm import tqdm
 
             bar = tqdm(total=len(epochs), desc=f"train ({mode})", unit="epoch")
-        for epoch in epochs:
-            rec = trainer.run_epoch(epoch)
-            if bar is not None:
-                post = {"loss": f"{rec['loss']:.3f}", "acc": f"{rec['accuracy_model']:.3f}"}
-                if not math.isnan(rec["accuracy_chip"]):
-                    post["chip"] = f"{rec['accuracy_chip']:.3f}"
-                bar.set_postfix(post)
-                bar.update()
+
+        def compute(indices: list[int]):
+            for k in indices:
+                rec = trainer.run_epoch(first + k)
+                if bar is not None:
+                    post = {"loss": f"{rec['loss']:.3f}", "acc": f"{rec['accuracy_model']:.3f}"}
+                    if not math.isnan(rec["accuracy_chip"]):
+                        post["chip"] = f"{rec['accuracy_chip']:.3f}"
+                    bar.set_postfix(post)
+                    bar.update()
+                yield k, rec
+
+        if bench_text is None:  # software only: the checkpoint is the record
+            for _ in compute(list(range(len(epochs)))):
+                pass
+        else:  # on a bench: every epoch is a record of a run, with the run engine's provenance and statuses
+            from hil.runs import execute
+            from hil.store import Store
+
+            params = {k: v for k, v in sorted(vars(args).items()) if k not in ("func", "quiet", "no_plot")}
+            params["first_epoch"] = first
+            with Store(store_path) as store:
+                run = execute(store, "train_oscillator_net", params, len(epochs), compute, bench_text=bench_text,
+                              progress=not args.quiet, empty_hint=f"--epochs {args.epochs} (already at {first})")
+                print(f"run {run.run_id}: {run.status}, {len(run.completed())} epochs → {store_path}")
         if bar is not None:
             bar.close()
         return trainer
@@ -72,7 +91,7 @@ def cmd_train_oscillator_net(args: argparse.Namespace) -> int:
                            "guard": args.guard, "batch_mode": args.batch_mode}
             link = loop.make_link(bench, loop.readout_name(args.readout), model.hidden[-1], calibration)
             loop.power_up(bench, args.bias_current, args.compliance)
-            trainer = go(link)
+            trainer = go(link, spec.text)
     else:
         trainer = go(None)
     h = trainer.history
@@ -123,6 +142,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--out", required=True, help="checkpoint file (.pt), written every epoch; the plot goes next to it (.png)")
     p.add_argument("--resume", action="store_true", help="continue the checkpoint at --out")
+    p.add_argument("--store", default=None,
+                   help="with --bench: the store that records every epoch as a run (default: --out with .h5)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--density", type=float, default=0.5)
     p.add_argument("--dt", type=float, default=1.0, help="ns between input points")
