@@ -114,30 +114,12 @@ def images_per_second(spec, model, x, repeats: int = 3, mode: str = "segments") 
             "captures_per_pass": captures}
 
 
-class Served:
-    """``hil twins serve --bench <bench>`` in a subprocess (the OS picks the ports); the resource of each role."""
 
-    def __init__(self, bench):
-        import re
-        import subprocess
-        import sys
+def Served(bench):
+    """The twin server of ``bench`` in a subprocess (:class:`hil.app.cli_twins.ServedTwins`)."""
+    from hil.app.cli_twins import ServedTwins
 
-        self.proc = subprocess.Popen([sys.executable, "-m", "hil.app.cli", "twins", "serve", "--bench", str(bench)],
-                                     cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.resources: dict[str, str] = {}
-        for line in self.proc.stdout:
-            if line.startswith("serving"):
-                break
-            m = re.match(r"(\w+)\s+\w+\s+(TCPIP0::\S+)", line)
-            if m:
-                self.resources[m.group(1)] = m.group(2)
-        else:
-            raise RuntimeError(f"twin server did not start: {self.proc.wait()}")
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        return self.proc.wait(timeout=10)
+    return ServedTwins(bench, cwd=ROOT)
 
 
 def load_avg() -> str:

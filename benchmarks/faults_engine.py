@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import re
 import signal
 import subprocess
 import sys
@@ -37,6 +36,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+from hil.app.cli_twins import ServedTwins  # noqa: E402
 LIMITS = """
 [limits]
 max_bias_current = 0.005
@@ -69,17 +70,11 @@ def hil(*args: str) -> list[str]:
     return [sys.executable, "-m", "hil.app.cli", *args]
 
 
-class Served:
+class Served(ServedTwins):
+    """The twin server, plus a VISA read-back of the bias source's output."""
+
     def __init__(self, bench: Path):
-        self.proc = subprocess.Popen(hil("twins", "serve", "--bench", str(bench)), cwd=ROOT, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
-        self.resources: dict[str, str] = {}
-        for line in self.proc.stdout:
-            if line.startswith("serving"):
-                break
-            m = re.match(r"(\w+)\s+\w+\s+(TCPIP0::\S+)", line)
-            if m:
-                self.resources[m.group(1)] = m.group(2)
+        super().__init__(bench, cwd=ROOT)
 
     def bias(self) -> tuple[str, float]:
         import pyvisa
@@ -95,9 +90,7 @@ class Served:
         finally:
             rm.close()
 
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
+
 
 
 def driver(role: str, name: str, resource: str) -> str:

@@ -8,8 +8,6 @@ other output switched off.
 
 from __future__ import annotations
 
-import re
-import subprocess
 import sys
 import threading
 import time
@@ -37,26 +35,12 @@ DRIVERS = {
 PARAMS = {"currents": "0.5mA,2mA,3mA", "points": "201", "zero_span_time": "1us"}
 
 
-class Served:
-    """``hil twins serve`` in a subprocess; the resources it prints, per role."""
 
-    def __init__(self, bench: Path):
-        self.proc = subprocess.Popen([sys.executable, "-m", "hil.app.cli", "twins", "serve", "--bench", str(bench)],
-                                     cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.resources: dict[str, str] = {}
-        for line in self.proc.stdout:
-            if line.startswith("serving"):
-                break
-            m = re.match(r"(\w+)\s+\w+\s+(TCPIP0::\S+)", line)
-            if m:
-                self.resources[m.group(1)] = m.group(2)
-        else:
-            raise RuntimeError(f"twin server did not start: {self.proc.wait()}")
+def Served(bench):
+    """The twin server of ``bench`` in a subprocess (:class:`hil.app.cli_twins.ServedTwins`)."""
+    from hil.app.cli_twins import ServedTwins
 
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        return self.proc.wait(timeout=10)
+    return ServedTwins(bench, cwd=ROOT)
 
 
 def driver_entry(role: str, resource: str) -> str:

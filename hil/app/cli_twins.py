@@ -50,3 +50,34 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--idle-timeout", type=float, default=300.0, help="s; close silent clients (0 = never; default 300)")
     p.add_argument("--max-connections", type=int, default=16, help="clients at once per instrument (default 16)")
     p.set_defaults(func=cmd_serve)
+
+
+class ServedTwins:
+    """``hil twins serve --bench BENCH`` in a subprocess (the OS picks the ports) and the VISA resource of each role.
+
+    For scripts, tests and benchmarks that drive the real drivers against the twins:
+    ``served = ServedTwins(bench); served.resources["bias_source"]`` → ``TCPIP0::127.0.0.1::PORT::SOCKET``;
+    ``served.stop()`` ends the server (SIGTERM, then its exit status).
+    """
+
+    def __init__(self, bench, cwd=None, env=None):
+        import re
+        import subprocess
+        import sys
+
+        self.proc = subprocess.Popen([sys.executable, "-m", "hil.app.cli", "twins", "serve", "--bench", str(bench)],
+                                     cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.resources: dict[str, str] = {}
+        for line in self.proc.stdout:
+            if line.startswith("serving"):
+                break
+            m = re.match(r"(\w+)\s+\w+\s+(TCPIP0::\S+)", line)
+            if m:
+                self.resources[m.group(1)] = m.group(2)
+        else:
+            raise RuntimeError(f"twin server did not start: exit status {self.proc.wait()}")
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        return self.proc.wait(timeout=10)
