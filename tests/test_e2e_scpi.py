@@ -8,7 +8,6 @@ other output switched off.
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from pathlib import Path
