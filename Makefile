@@ -42,7 +42,8 @@ check-numbers:
 	$(BIN)/python benchmarks/check_numbers.py
 
 # The browser test of `hil view` (tests/test_view_browser.py) needs headless Chromium; without it the test is
-# skipped and says so. Not part of `make test`: it is an apt-get of ~100 MB as root, not a pip install.
+# skipped and says so. Not part of `make test` (an apt-get of ~100 MB as root, not a pip install); `.ci/run`
+# runs it first, so CI always has the browser test.
 .PHONY: browser
 browser:
 	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
