@@ -186,3 +186,22 @@ def test_train_classifier_run_picks_one_store_only(tmp_path, capsys):
     assert main(["train", "classifier", str(tmp_path / "a.h5"), str(tmp_path / "b.h5"), "--run", "X",
                  "--out", str(tmp_path / "m.pt")]) == 1
     assert "--run picks a run of one store" in capsys.readouterr().err
+
+
+def test_every_subcommand_is_in_the_readme():
+    """A newcomer finds every command in the README (issue 18): each `hil A [B]` the parser knows appears there."""
+    import argparse
+    from pathlib import Path
+
+    from hil.app.cli import build_parser
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+    def commands(parser: argparse.ArgumentParser, prefix: str) -> list[str]:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs:
+            return [prefix]
+        return [c for name, p in subs[0].choices.items() for c in commands(p, f"{prefix} {name}")]
+
+    missing = [c for c in commands(build_parser(), "hil") if c not in readme]
+    assert not missing, f"not in the README: {missing}"
