@@ -259,7 +259,9 @@ class Labeller:
 
     def __init__(self, session: Any, inbound: str, outbound: str, index: int = 0, count: int = 1,
                  process_timeout: float = 30.0, allow_remote: bool = False, context: zmq.Context | None = None,
-                 on_label: Callable[[dict], None] | None = None):
+                 on_label: Callable[[dict], None] | None = None, frame_every: int = 0):
+        """``frame_every`` N > 0 attaches the frame itself to a process's 1st, (N+1)th, … label, so a viewer
+        (``hil view``) can show the latest frame of each process without subscribing to the camera stream."""
         if not 0 <= index < count:
             raise HilError(f"labeller index {index} not in 0..{count - 1}")
         check_loopback(outbound, allow_remote)
@@ -279,10 +281,14 @@ class Labeller:
         self.states: dict[str, ProcessState] = {}
         self.stats = LabellerStats()
         self.on_label = on_label
+        if isinstance(frame_every, bool) or not isinstance(frame_every, int) or frame_every < 0:
+            raise HilError(f"frame_every must be a whole number ≥ 0, got {frame_every!r}")
+        self.frame_every = frame_every
         self.errors: deque[str] = deque(maxlen=ERRORS_KEPT)  # the latest problems, bounded for a long run
         self.ended: dict[str, None] = {}  # the latest finished processes (insertion-ordered, bounded)
 
-    def _emit(self, kind: str, process: str, state: ProcessState, extra: dict) -> None:
+    def _emit(self, kind: str, process: str, state: ProcessState, extra: dict,
+              frame: np.ndarray | None = None) -> None:
         probs = state.probs if state.probs is not None else np.full(len(self.session.labels), np.nan)
         header = {"schema": SCHEMA, "kind": kind, "process": process, "seq": state.next_seq - 1,
                   "frames": state.frames, "gaps": state.gaps, "duplicates": state.duplicates,
@@ -291,10 +297,15 @@ class Labeller:
         if kind == "final" or state.frames <= 1:  # the column names, once per process and with its final
             header["classes"] = list(self.session.labels)
             header["threshold"] = float(self.session.threshold)
+        payload = b""
+        if frame is not None and self.frame_every and (state.frames - 1) % self.frame_every == 0:
+            frame = np.ascontiguousarray(frame, dtype=np.float32)
+            header["dtype"], header["shape"] = "float32", list(frame.shape)
+            payload = frame.tobytes()
         pub = self.pub
         pub.send(kind.encode(), _MORE)
         pub.send(json.dumps(header).encode(), _MORE)
-        pub.send(b"")
+        pub.send(payload)
         if self.on_label:
             self.on_label(header)
 
@@ -364,11 +375,11 @@ class Labeller:
         if not ready:
             return
         probs, h = self.session.step(inputs, np.concatenate([r[2].h for r in ready]))
-        for k, (process, header, state, _) in enumerate(ready):
+        for k, (process, header, state, frame) in enumerate(ready):
             state.h, state.probs = h[k:k + 1], probs[k]
             state.frames += 1
             self.stats.frames += 1
-            self._emit("label", process, state, {"time": header.get("time"), "sent": header.get("sent")})
+            self._emit("label", process, state, {"time": header.get("time"), "sent": header.get("sent")}, frame)
 
     def _late(self, process: str, state: ProcessState, seq: int) -> None:
         """A frame behind the process's state: counted as out of order (it was a gap) or a duplicate; never stepped."""

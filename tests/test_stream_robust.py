@@ -190,3 +190,53 @@ def test_a_model_with_other_input_names_is_refused(tmp_path):
                           "input_size": 32, "hidden": 16, "version": "t"})
     with pytest.raises(HilError, match=r"inputs are \['h', 'x'\]"):
         StepSession(path)
+
+
+def test_labels_carry_every_nth_frame_for_a_viewer():
+    """``frame_every``: the 1st, (N+1)th, … label of a process carries its frame, decodable as a label message."""
+    import json as _json
+
+    import zmq as _zmq
+
+    from hil.stream import KINDS_OUT, Labeller, decode, encode_frame
+
+    class Session:  # the labeller's view of a step model: labels, decisions, steps
+        labels, threshold, hidden = ["a", "b"], 0.5, 2
+
+        def initial_state(self, n):
+            return np.zeros((n, 2), np.float32)
+
+        def prepare(self, frames):
+            return frames.reshape(len(frames), -1)
+
+        def step(self, x, h):
+            return np.tile([0.9, 0.1], (len(x), 1)), h
+
+        def decide(self, p):
+            return "a"
+
+    ctx = _zmq.Context()
+    got = []
+    lab = Labeller(Session(), "tcp://127.0.0.1:1", "tcp://127.0.0.1:0", context=ctx, frame_every=2,
+                   on_label=got.append)
+    sub = ctx.socket(_zmq.SUB)
+    sub.connect(lab.out_endpoint)
+    sub.setsockopt(_zmq.SUBSCRIBE, b"")
+    import time as _time
+
+    _time.sleep(0.2)
+    frames = [np.full((3, 3), k, np.float32) for k in range(4)]
+    for k, f in enumerate(frames):
+        lab.handle(encode_frame("p-0", k, k * 1e-12, f))
+    carried = []
+    for _ in range(4):
+        parts = sub.recv_multipart()
+        header, frame = decode(parts, KINDS_OUT)
+        carried.append(None if frame is None else float(frame[0, 0]))
+    lab.close()
+    sub.close()
+    ctx.term()
+    assert carried == [0.0, None, 2.0, None]
+    assert len(got) == 4 and _json.dumps(got[0])
+    with pytest.raises(HilError):
+        Labeller(Session(), "tcp://127.0.0.1:1", "tcp://127.0.0.1:0", frame_every=-1)

@@ -111,13 +111,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_label(args: argparse.Namespace) -> int:
     from hil.models.classifier_onnx import StepSession
-    from hil.stream import Labeller
+    from hil.stream import SHARDS, Labeller
 
     session = StepSession(args.model, threads=args.threads)
     labeller = Labeller(session, args.inbound, args.outbound, index=args.index, count=args.count,
-                        process_timeout=args.timeout, allow_remote=args.allow_remote)
+                        process_timeout=args.timeout, allow_remote=args.allow_remote, frame_every=args.frames_every)
     print(f"labeller {args.index}/{args.count}: {args.inbound} → {labeller.out_endpoint} "
-          f"(shards {labeller.shards}); Ctrl-C to stop", file=sys.stderr)
+          f"({len(labeller.shards)} of {SHARDS} shards); Ctrl-C to stop", file=sys.stderr)
     try:
         labeller.run(spin_s=args.spin_ms * 1e-3)
     except KeyboardInterrupt:
@@ -222,6 +222,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=None,
                    help="ONNX classifier (`hil export classifier`; default: the shipped L = 100 model)")
     p.add_argument("--in", dest="inbound", default=DEFAULT_IN, help="frame publisher (default %(default)s)")
+    p.add_argument("--frames-every", type=int, default=10,
+                   help="attach the frame to a process's 1st, 11th, … label so `hil view` can show it "
+                        "(0: never; default %(default)s)")
     p.add_argument("--out", dest="outbound", default=DEFAULT_OUT, help="where to publish labels (default %(default)s)")
     p.add_argument("--index", type=int, default=0, help="this labeller's index among --count")
     p.add_argument("--count", type=int, default=1, help="labellers sharing the stream (by process shard)")
