@@ -164,7 +164,7 @@ class StreamFollower:
 
         now = time.time() if now is None else now
         try:
-            header, _ = decode(parts, KINDS_OUT)
+            header, carried = decode(parts, KINDS_OUT)  # checked: a payload matches its dtype/shape
             process = str(header["process"])
         except (ValueError, TypeError, KeyError) as exc:
             self.malformed += 1
@@ -196,7 +196,7 @@ class StreamFollower:
             view.labels.append(label)
             view.probs.append(probs)
             self.frame_counts[label] += 1
-            frame = _carried_frame(header, parts)
+            frame = None if carried is None else carried[-1] if carried.ndim == 3 else carried if carried.ndim == 2 else None
             if frame is not None:
                 view.frame, self.frames_carried = frame, True
         else:
@@ -231,18 +231,6 @@ class StreamFollower:
             return {"serial": self.serial, "events": events, "processes": copies, "health": health,
                     "finals": dict(self.final_counts), "frames": dict(self.frame_counts),
                     "errors": list(self.errors)[-5:], "version": self.version}
-
-
-def _carried_frame(header: dict, parts: list[bytes]) -> np.ndarray | None:
-    """The frame a label message carries, if its header describes its payload; else None."""
-    dtype, shape = header.get("dtype"), header.get("shape")
-    if len(parts) != 3 or not parts[2] or not dtype or not isinstance(shape, list):
-        return None
-    try:
-        frame = np.frombuffer(parts[2], dtype=np.dtype(dtype)).reshape(shape)
-    except (TypeError, ValueError):
-        return None
-    return frame[-1] if frame.ndim == 3 else frame if frame.ndim == 2 else None
 
 
 def label_line(header: dict) -> str:
