@@ -205,3 +205,27 @@ def test_every_subcommand_is_in_the_readme():
 
     missing = [c for c in commands(build_parser(), "hil") if c not in readme]
     assert not missing, f"not in the README: {missing}"
+
+
+def test_generated_files_default_under_out():
+    """Files where they belong (issue 18): every output option's default lies under out/ (or is derived from the
+    input, None here), never the repository root."""
+    import argparse
+
+    from hil.app.cli import build_parser
+
+    def parsers(parser: argparse.ArgumentParser, prefix: str):
+        yield prefix, parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from parsers(sub, f"{prefix} {name}")
+
+    bad = []
+    for name, parser in parsers(build_parser(), "hil"):
+        for action in parser._actions:
+            writes = any(flag in ("--out", "--store", "--plot", "--png") for flag in action.option_strings)
+            if writes and action.dest != "outbound" and isinstance(action.default, str) \
+                    and not action.default.startswith("out/"):
+                bad.append(f"{name} {action.option_strings[0]} = {action.default!r}")
+    assert not bad, bad
