@@ -38,6 +38,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 from hil.app.cli_twins import ServedTwins  # noqa: E402
+
+sys.path.insert(0, str(ROOT))
+from tests.test_exits import plugin_environment  # noqa: E402
 LIMITS = """
 [limits]
 max_bias_current = 0.005
@@ -48,19 +51,7 @@ SAMPLE = '[samples.oscillators]\nclass = "oscillator-array"\noptions = { n = 2 }
 TWINS = (SAMPLE + '[roles.bias_source]\ntwin = "sim-bias-source"\nsample = "oscillators"\nscpi = "keithley2400"\n'
          '[roles.spectrum_analyser]\ntwin = "sim-spectrum-analyser"\nsample = "oscillators"\nscpi = "keysight_xseries"\n')
 VISA = 'options = { visa_library = "@py", read_termination = "\\n", write_termination = "\\n", timeout = 3000 }\n'
-PLUGIN = '''
-import time
-from hil.sim.twins.analyser import SimSpectrumAnalyser
 
-class HungAnalyser(SimSpectrumAnalyser):
-    def shutdown(self):
-        time.sleep(300)
-
-class SlowAnalyser(SimSpectrumAnalyser):
-    def shutdown(self):
-        time.sleep(1.0)
-        super().shutdown()
-'''
 SWEEP = ["--param", "currents=1mA:3mA:40", "--param", "settle=100ms", "--param", "points=201", "--quiet"]
 KILL_SWEEP = ["--param", "currents=1mA:3mA:10", "--param", "settle=50ms", "--param", "points=201", "--quiet"]
 FAULTS = ["SIGINT x1", "SIGINT x2", "SIGTERM", "SIGHUP", "hung instrument", "resume, changed bench", "SIGKILL"]
@@ -230,14 +221,7 @@ def main() -> int:
         parser.error(f"unknown fault(s) {', '.join(unknown)}; known: {', '.join(FAULTS)}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        plugin = folder / "plugin"
-        (plugin / "fault_twins-0.1.dist-info").mkdir(parents=True)
-        (plugin / "fault_twins.py").write_text(PLUGIN)
-        (plugin / "fault_twins-0.1.dist-info" / "METADATA").write_text(
-            "Metadata-Version: 2.1\nName: fault-twins\nVersion: 0.1\n")
-        (plugin / "fault_twins-0.1.dist-info" / "entry_points.txt").write_text(
-            "[spin_hil.twins]\nhung-analyser = fault_twins:HungAnalyser\nslow-analyser = fault_twins:SlowAnalyser\n")
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(plugin), os.environ.get("PYTHONPATH", "")]))
+        env = plugin_environment(folder / "plugin")  # the hung and slow analysers of tests/test_exits.py
         twins = folder / "twins.toml"
         twins.write_text(textwrap.dedent(LIMITS) + TWINS)
         served = Served(twins)

@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import random
 import re
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,36 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _record import provenance, write_result  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE_TEXT = """
-function text(n) {
-  let t = '';
-  if (n.shadowRoot) t += text(n.shadowRoot);
-  for (const k of n.childNodes) {
-    if (k.nodeType === 3) t += k.textContent + ' ';
-    else if ((k.nodeType === 1 && k.tagName !== 'STYLE' && k.tagName !== 'SCRIPT') || k.nodeType === 11) t += text(k);
-  }
-  return t;
-}
-return text(document.body).replace(/\\s+/g, ' ');
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    opts = Options()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1320,1900"):
-        opts.add_argument(arg)
-    opts.binary_location = shutil.which("chromium") or "chromium"
-    return webdriver.Chrome(service=Service(shutil.which("chromedriver") or "chromedriver"), options=opts)
+# the page reader, free port and headless Chromium of the browser test: one copy
+sys.path.insert(0, str(ROOT))
+from tests.test_view_browser import PAGE_TEXT, browser, free_port  # noqa: E402,F401
 
 
 def wait_for(driver, pattern: str, timeout: float = 30.0, poll: float = 0.01) -> float:

@@ -44,16 +44,21 @@ class SlowAnalyser(SimSpectrumAnalyser):
 '''
 
 
-@pytest.fixture(scope="module")
-def plugin_env(tmp_path_factory):
-    """A third-party twin package (entry points in a dist-info on PYTHONPATH): hung-analyser, slow-analyser."""
-    plugin = tmp_path_factory.mktemp("plugin")
-    (plugin / "exit_twins-0.1.dist-info").mkdir()
+def plugin_environment(plugin: Path) -> dict:
+    """Write a third-party twin package into ``plugin`` (entry points in a dist-info): hung-analyser and
+    slow-analyser; return the environment that puts it on PYTHONPATH. Shared with benchmarks/faults_engine.py."""
+    (plugin / "exit_twins-0.1.dist-info").mkdir(parents=True)
     (plugin / "exit_twins.py").write_text(PLUGIN)
     (plugin / "exit_twins-0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: exit-twins\nVersion: 0.1\n")
     (plugin / "exit_twins-0.1.dist-info" / "entry_points.txt").write_text(
         "[spin_hil.twins]\nhung-analyser = exit_twins:HungAnalyser\nslow-analyser = exit_twins:SlowAnalyser\n")
     return dict(os.environ, PYTHONPATH=os.pathsep.join([str(plugin), os.environ.get("PYTHONPATH", "")]))
+
+
+@pytest.fixture(scope="module")
+def plugin_env(tmp_path_factory):
+    """A third-party twin package on PYTHONPATH: hung-analyser, slow-analyser."""
+    return plugin_environment(tmp_path_factory.mktemp("plugin"))
 
 
 def _plugin_bench(tmp_path: Path, served: "Served", analyser: str) -> Path:
