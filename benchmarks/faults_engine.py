@@ -25,7 +25,6 @@ answer, and the CLI's own read-back line).
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import signal
 import subprocess
