@@ -187,18 +187,7 @@ class Keithley6221Bias(_BiasOutput, ErrorChecked, Keithley6221):
         """One fresh 2182A reading in V, relayed by the 6221 (polls until it arrives)."""
         if not self._voltmeter_set:
             self.configure_voltmeter()
-        self.write(f':SYST:COMM:SER:SEND "{self.VOLTMETER_QUERY}"')
-        deadline = time.monotonic() + self.voltmeter_timeout
-        while True:
-            reply = self.ask(":SYST:COMM:SER:ENT?").strip()
-            if reply:
-                return float(reply.split(",")[0])
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"no reading from the 2182A within {self.voltmeter_timeout} s; check the RS-232 "
-                    "cable between the 6221 and the 2182A and the 2182A's baud rate"
-                )
-            time.sleep(0.01)
+        return float(self._voltmeter_ask(self.VOLTMETER_QUERY).split(",")[0])
 
 
 class Keithley2400Bias(_BiasOutput, ErrorChecked, Keithley2400):

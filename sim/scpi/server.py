@@ -126,7 +126,6 @@ class _Server:
                     return
                 if not data:
                     return  # the client closed; a half-received message dies with it
-                heard = time.monotonic()
                 for item in framer.feed(data):
                     reply = self._execute(item)
                     if reply and not self._send(connection, reply):

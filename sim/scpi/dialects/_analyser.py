@@ -27,9 +27,6 @@ from hil.sim.scpi.dialect import Call, Dialect, Spec, choice, flag, format_numbe
 from hil.sim.scpi.errors import ScpiError
 from hil.sim.scpi.tree import forms
 
-#: Kept for dialects written against it (an AnalyserSpec serves as well).
-AnalyserRanges = AnalyserSpec
-
 #: Trace units: dBm → unit (into 50 Ω).
 _UNITS = {
     "DBM": lambda p: p,
@@ -80,7 +77,7 @@ class AnalyserDialect(Dialect):
     """Base of the analyser dialects; subclasses set ``RANGES`` and how a trace is encoded."""
 
     role = SpectrumAnalyser
-    RANGES: AnalyserRanges
+    RANGES: AnalyserSpec
 
     def reset(self) -> None:
         low, high = self.RANGES.frequency

@@ -43,7 +43,6 @@ class GeneratorDialect(Dialect):
     SPEC: GeneratorSpec
     CHANNELS: tuple[int, ...] = (1, 2)
     TWIN_CHANNEL = 1
-    MAX_LEVEL = 5.0  # V, |offset| + amplitude/2 at the 50 Ω load setting
 
     def new_output(self) -> Any:
         raise NotImplementedError
@@ -80,10 +79,10 @@ class GeneratorDialect(Dialect):
 
     def check_pair(self, output: Any, amplitude: float, offset: float, new_amplitude: bool = True) -> None:
         scale = level_scale(getattr(output, "load", 50.0))
-        low, high = (scale * v for v in self.SPEC.amplitude) if hasattr(self, "SPEC") else (0.0, math.inf)
+        low, high = (scale * v for v in self.SPEC.amplitude)
         if new_amplitude and not low - 1e-12 <= amplitude <= high + 1e-12:
             raise ScpiError(-222, f"amplitude {amplitude:g} Vpp outside [{low:g}, {high:g}] Vpp at this load setting")
-        limit = self.MAX_LEVEL * scale
+        limit = self.SPEC.max_level * scale  # V, |offset| + amplitude/2
         if abs(offset) + amplitude / 2 > limit + 1e-12:
             raise ScpiError(-221, f"|offset| + amplitude/2 = {abs(offset) + amplitude / 2:g} V exceeds "
                                   f"{limit:g} V at this load setting")

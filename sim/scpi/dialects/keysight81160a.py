@@ -113,7 +113,7 @@ class Keysight81160ADialect(GeneratorDialect):
         The query answers ``"SIN +1.0E+06,+1.0E+00,+0.0E+00"``-like text of the present setting."""
         output = self.target(call, "channel")
         shape = call.header.rstrip("?").rsplit(":", 1)[-1][:4]
-        shape = {"SINU": "SIN", "SQUA": "SQU", "PULS": "PULS"}.get(shape, shape[:4])
+        shape = {"SINU": "SIN", "SQUA": "SQU"}.get(shape, shape)
         if call.query:
             return f'"{output.function} {output.frequency:E},{output.amplitude:E},{output.offset:E}"'
         call.count(0, 3)
@@ -130,8 +130,7 @@ class Keysight81160ADialect(GeneratorDialect):
         new_amplitude = output.amplitude if amplitude is None else amplitude
         new_offset = output.offset if offset is None else offset
         self.check_pair(output, new_amplitude, new_offset)
-        output.function = {"SIN": "SIN", "SQU": "SQU", "RAMP": "RAMP", "PULS": "PULS", "NOIS": "NOIS", "DC": "DC",
-                           "USER": "USER"}.get(shape, shape)
+        output.function = shape
         if frequency is not None:
             output.frequency = frequency
         output.amplitude, output.offset = new_amplitude, new_offset
