@@ -13,8 +13,6 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-import numpy as np
-
 from hil.errors import HilError
 
 

@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
-from hil.errors import HilError, LimitError, lookup
+from hil.errors import HilError, LimitError
 from hil.quantities import parse_quantity, parse_values
 from hil.runs import Estimate, check_points, execute
 

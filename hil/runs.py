@@ -278,7 +278,6 @@ def execute(store: Any, protocol: str, params: Mapping[str, Any], n_points: int,
     preflight(n_points, store.path, batch=batch, estimate=estimate, yes=yes, empty_hint=empty_hint)
     if resume is not None:
         run = resumable(store, resume, protocol, params, bench_text)
-        run.discard_incomplete()
         done = set(run.completed())
         if len(done) >= n_points:  # every record was written before it stopped: it is complete now
             if run.status != "complete":

@@ -71,7 +71,8 @@ def pid_alive(pid: int, start: str = "") -> bool:
         return False
     except PermissionError:
         pass  # exists, another user's
-    return not start or not _start_ticks(pid) or _start_ticks(pid) == start
+    ticks = _start_ticks(pid) if start else ""
+    return not start or not ticks or ticks == start
 
 
 def writer_state(path: Path) -> tuple[str, str]:

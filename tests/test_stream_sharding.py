@@ -31,8 +31,7 @@ def test_consecutive_processes_do_not_come_in_blocks():
 
 
 def test_three_processes_over_two_labellers_keep_both_busy():
-    assert sorted(labeller_of(f"sim-20261206T010203-{k}", 2) for k in range(3)) == [0, 0, 1] or \
-        sorted(labeller_of(f"sim-20261206T010203-{k}", 2) for k in range(3)) == [0, 1, 1]
+    assert {labeller_of(f"sim-20261206T010203-{k}", 2) for k in range(3)} == {0, 1}
 
 
 def test_ids_without_a_counter_spread_by_hash():

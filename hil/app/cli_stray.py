@@ -108,9 +108,11 @@ def cmd_train_stray_field(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     if bar is not None:
         bar.close()
+    from hil.store import package_version
+
     best = min(history, key=lambda r: r["mse_amplitude"])
     meta = {"pixel_over_d": params["pixel"], "input": "b = -4 pi d B_z / (mu0 M_s t), lengths in d",
-            "version": _version(), "training_run": run_id, "training_store": str(args.data),
+            "version": package_version(), "training_run": run_id, "training_store": str(args.data),
             "val_mse_amplitude": best["mse_amplitude"], "val_mse_mz": best["mse_mz"],
             "thickness_over_d": params["thickness"]}
     exporter.export_onnx(model, out, int(params["pixels"]), meta)
@@ -129,15 +131,6 @@ def cmd_train_stray_field(args: argparse.Namespace) -> int:
           f"θ error {best['theta_error_deg']:.1f}° (epoch {best['epoch'] + 1}/{args.epochs}); "
           f"{seconds:.0f} s on {args.threads} thread(s); ONNX parity {parity:.1e}")
     return 0
-
-
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("spin-hil")
-    except Exception:
-        return "unknown"
 
 
 def _load_map(path: str, what: str):
