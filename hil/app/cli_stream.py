@@ -134,6 +134,7 @@ def cmd_label(args: argparse.Namespace) -> int:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
+    from hil.app.view_stream import label_line  # one line format, shared with `hil view`
     from hil.labels import UNKNOWN
     from hil.stream import LabelLog, LabelTally, watch
 
@@ -157,15 +158,12 @@ def cmd_watch(args: argparse.Namespace) -> int:
             print(f"columns: process  #frame  label  [p({' '.join(legend)})]; "
                   f"{UNKNOWN!r} = no class reached p ≥ {h.get('threshold', '?')}: the process fits none of the "
                   "trained kinds well (often a mixed final state)", flush=True)
-        probs = " ".join(f"{p:.2f}" for p in h.get("probs", []))
         if h["kind"] == "final":
-            extra = " (timed out)" if h.get("timed_out") else ""
-            print(f"{h['process']}  FINAL {h['label']:<14} [{probs}] {h.get('frames', 0)} frames, "
-                  f"{h.get('gaps', 0)} gaps{extra}", flush=True)
+            print(label_line(h), flush=True)
             if args.count and tally.finals >= args.count:
                 stop.set()
         elif not args.finals_only:
-            print(f"{h['process']}  #{h['seq']:<3} {h['label']:<14} [{probs}]", flush=True)
+            print(label_line(h), flush=True)
         if log is not None:
             log(h)
 
