@@ -5,12 +5,23 @@ Extends pymeasure's ``Agilent33500`` with a binary float upload
 delay, and single-shot bus-triggered bursts.
 
 Settled against references (cited in :data:`hil.instruments.KEYSIGHT_33500B`):
-the load setting from the bench (``load = 50`` or ``"high-z"``) is sent
-(``OUTP1:LOAD``) and read back before the first upload, limits scaled by
-2R/(R+50); ``FORM:BORD SWAP`` goes before every binary upload; the
-arbitrary-waveform filter is set (``FUNC:ARB:FILT OFF`` by default: the
-power-on NORMal filter smooths a sharp pulse); the error queue is read after
-each configuring step.
+
+- the bench's settings go once, before the first upload, arm or output on
+  (:meth:`configure`), each followed by the error queue and read back:
+  ``*OPT?`` when ``max_points`` claims option MEM; load [``load = 50`` or
+  ``"high-z"``] (``OUTP1:LOAD``; limits scaled by 2R/(R+50)); polarity
+  [``polarity = "normal"|"inverted"``] (``OUTP1:POL NORM|INV``); trigger
+  slope [``trigger_slope = "positive"|"negative"``] (``TRIG1:SLOP``, the
+  rear Trig In edge); and, when the bench gives it, sync out [``sync_out =
+  true|false``] (``OUTP:SYNC ON|OFF``, routed with ``OUTP:SYNC:SOUR CH1|CH2``
+  on two-output models). ``trigger_level`` is refused: the 33500B has no
+  remote trigger-level command;
+- ``FORM:BORD SWAP`` goes before every binary upload; the arbitrary-waveform
+  filter is set (``FUNC:ARB:FILT OFF`` by default: the power-on NORMal filter
+  smooths a sharp pulse);
+- with polarity inverted the pulse plays at offset 0, so the output is
+  exactly −V(t) (the 33500B inverts about its offset);
+- the error queue is read after each configuring step.
 """
 
 from __future__ import annotations
@@ -20,14 +31,11 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.agilent.agilent33500 import Agilent33500, Agilent33500Channel
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
-import math
-
 from hil.drivers import _pulse
 from hil.drivers._checks import ErrorChecked, check
 from hil.drivers._transport import disable_nagle
 from hil.errors import InstrumentError
 from hil.instruments import KEYSIGHT_33500B as SPEC
-from hil.instruments.generators import level_scale, load_ohms
 
 # Ranges of the 33500B series at the 50 Ω load setting (hil.instruments).
 SAMPLE_RATE_RANGE = SPEC.rate  # Sa/s; the 20 MHz models stop at 160 MSa/s
@@ -81,10 +89,16 @@ class Keysight33500BPulse(_pulse.GeneratorOutput, ErrorChecked, Agilent33500):
     :param max_points: arbitrary-waveform memory in points (1 M standard, 16 M with option MEM).
     :param load: the output's load setting: ohms (50 for a 50 Ω coil) or ``"high-z"``.
     :param arb_filter: ``"OFF"`` (point to point, default), ``"STEP"`` or ``"NORM"`` (smoothed).
+    :param polarity: ``"normal"`` (default) or ``"inverted"``: the output plays −V(t).
+    :param trigger_slope: edge of the rear Trig In for external triggers: ``"positive"`` (default) or
+        ``"negative"``.
+    :param trigger_level: refused: the 33500B has no remote trigger-level command.
+    :param sync_out: front-panel Sync on (True) or off (False), routed to this output; not sent when None.
     :param kwargs: passed to pymeasure's VISA adapter (``read_termination``, ``timeout`` ...).
     """
 
     MODEL = "33500B"
+    SPEC = SPEC
 
     ch_1 = Instrument.ChannelCreator(Keysight33500BPulseChannel, 1)
     ch_2 = Instrument.ChannelCreator(Keysight33500BPulseChannel, 2)
@@ -103,40 +117,30 @@ class Keysight33500BPulse(_pulse.GeneratorOutput, ErrorChecked, Agilent33500):
 
     def __init__(self, adapter, name: str = "Keysight 33500B waveform generator", channel: int = 1,
                  max_sample_rate: float = 250e6, max_points: int = 1_000_000, load: float | str = 50.0,
-                 arb_filter: str = "OFF", **kwargs):
-        if channel not in (1, 2):
+                 arb_filter: str = "OFF", polarity: str = "normal", trigger_slope: str = "positive",
+                 trigger_level: float | None = None, sync_out: bool | None = None, **kwargs):
+        if channel not in SPEC.channels:
             raise ValueError(f"the 33500B has outputs 1 and 2, not {channel!r}")
         check("max_sample_rate", max_sample_rate, SAMPLE_RATE_RANGE, "Sa/s", "33500B family")
-        self.load = load_ohms(load)
-        if not math.isinf(self.load):
-            check("load setting", self.load, SPEC.load, "Ω", "33500B")
         if str(arb_filter).upper() not in ("OFF", "STEP", "NORM"):
             raise ValueError(f"arb_filter {arb_filter!r}: one of 'OFF', 'STEP', 'NORM'")
+        self.settings = _pulse.output_settings(SPEC, load, polarity, trigger_slope, trigger_level, sync_out)
         super().__init__(adapter, name, **kwargs)
         self.output_channel = self.ch_1 if channel == 1 else self.ch_2
         self.max_sample_rate = float(max_sample_rate)
         self.max_points = int(max_points)
         self.arb_filter_setting = str(arb_filter).upper()
-        self._load_confirmed = False
         disable_nagle(self)
 
-    def set_load(self) -> None:
-        """Send the load setting (``OUTP1:LOAD 50`` or ``INF``) and read it back; a mismatch raises."""
-        ch = self.output_channel.id
-        if self.max_points > SPEC.points[1]:  # the bench claims option MEM: check it is installed
-            options = {o.strip().strip('"') for o in self.ask("*OPT?").split(",")}
+    def check_options(self) -> None:
+        """A bench claiming more than the standard memory (``max_points`` > 1 M) needs option MEM in ``*OPT?``."""
+        if self.max_points > SPEC.points[1]:
+            reply = self.ask("*OPT?")
+            options = _pulse.option_codes(reply)
             if "MEM" not in options:
                 raise InstrumentError(f"33500B: the bench says max_points = {self.max_points}, but option MEM "
-                                      f"(16 MSa) is not installed (*OPT?: {', '.join(sorted(options))}); "
+                                      f"(16 MSa) is not installed (*OPT?: {reply.strip()}); "
                                       f"the standard memory holds {SPEC.points[1]} points")
-        self.write(f"OUTP{ch}:LOAD {'INF' if math.isinf(self.load) else f'{self.load:g}'}")
-        reply = float(self.ask(f"OUTP{ch}:LOAD?"))
-        read = math.inf if reply >= 9.9e37 else reply
-        if not (read == self.load or math.isclose(read, self.load, rel_tol=1e-6)):
-            raise InstrumentError(f"33500B output {ch}: load setting reads {reply:g} Ω after setting "
-                                  f"{self.load:g} Ω; pulses would be off by 2R/(R+50)")
-        self.check_step(f"load setting {self.load:g} Ω")
-        self._load_confirmed = True
 
     # -- role: PulseGenerator -------------------------------------------------
 
@@ -165,6 +169,7 @@ class Keysight33500BPulse(_pulse.GeneratorOutput, ErrorChecked, Agilent33500):
 
     def arm(self) -> None:
         """Burst mode, one cycle per trigger, trigger from the bus (``*TRG``)."""
+        self._ensure_configured()
         ch = self.output_channel
         ch.burst_mode = "TRIG"
         ch.burst_ncycles = 1
@@ -179,11 +184,11 @@ class Keysight33500BPulse(_pulse.GeneratorOutput, ErrorChecked, Agilent33500):
         ch = self.output_channel
         check("sample rate", rate, (SAMPLE_RATE_RANGE[0], self.max_sample_rate), "Sa/s", "33500B")
         check("trigger delay", delay, DELAY_RANGE, "s", "33500B")
-        k = level_scale(self.load)
-        levels = _pulse.fit_levels(samples, AMPLITUDE_RANGE[0] * k, AMPLITUDE_RANGE[1] * k, MAX_LEVEL * k, "33500B")
+        k = self.level_scale
+        levels = _pulse.fit_levels(samples, AMPLITUDE_RANGE[0] * k, AMPLITUDE_RANGE[1] * k, MAX_LEVEL * k, "33500B",
+                                   symmetric=self.settings.inverted)
         check("offset", levels.offset, (OFFSET_RANGE[0] * k, OFFSET_RANGE[1] * k), "V", "33500B")
-        if not self._load_confirmed:
-            self.set_load()
+        self._ensure_configured()
         self.byte_order = "SWAP"  # the byte order of the block below, sent before every upload
         ch.data_volatile_clear()  # a name already in volatile memory cannot be reloaded
         ch.write_binary_values(f"SOUR{{ch}}:DATA:ARB {self.ARB_NAME},", levels.normalised.astype(np.float32),

@@ -1,17 +1,26 @@
 """Keysight 81160A pulse/function/arbitrary generator as a :class:`hil.roles.PulseGenerator`.
 
 Extends pymeasure's ``Keysight81160A`` with what a pulse protocol needs and
-pymeasure lacks: the channel delay (``:PULS:DEL``), selection of the volatile
-user waveform, a Gaussian-pulse upload and single-shot bus-triggered output.
+pymeasure lacks: selection of the volatile user waveform, a Gaussian-pulse
+upload, single-shot bus-triggered output, and the bench's output settings.
 
 Settled against references (cited per command in :data:`hil.instruments.KEYSIGHT_81160A`):
 
-- the load setting comes from the bench (``load = 50`` or ``"high-z"``), is
-  sent (``:OUTP1:LOAD 50`` / ``INF``) and read back before the first upload;
-  voltage limits are the 50 Ω ones × 2R/(R+50);
+- the bench's settings go once, before the first upload, arm or output on
+  (:meth:`configure`), each followed by the error queue and read back:
+  ``*OPT?`` (read and kept; output 2 refused when it names option 001, one
+  output), load [``load = 50`` or ``"high-z"``] (``:OUTP1:LOAD 50|INF``;
+  limits are the 50 Ω ones × 2R/(R+50)), polarity [``polarity = "normal"`` or
+  ``"inverted"``] (``:OUTP1:POL NORM|INV``), trigger slope [``trigger_slope =
+  "positive"|"negative"|"either"``] (``:ARM:SLOP``) and, when the bench gives
+  it, trigger level [``trigger_level`` V] (``:ARM:LEV``);
+- the delay is the waveform's own leading points: no reference says whether
+  ``:PULS:DEL`` delays USER waveforms, so it is sent as 0 with every upload;
 - ``:FORM:BORD NORM`` goes before every binary ``:DATA1:DAC`` upload (a
   previous program may have left SWAP: byte-swapped waveform, no error);
 - ``:TRIG1:COUN`` (pymeasure's hardware-tested form), not ``:TRIG:COUN1``;
+- with polarity inverted the pulse plays at offset 0, so the output is
+  exactly −V(t) whichever level the instrument inverts about;
 - the error queue is read after each configuring step (InstrumentError on any entry).
 """
 
@@ -22,14 +31,11 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.keysight.keysight81160A import Keysight81160A, Keysight81160AChannel
 from pymeasure.instruments.validators import strict_range
 
-import math
-
 from hil.drivers import _pulse
 from hil.drivers._checks import ErrorChecked, check
 from hil.drivers._transport import disable_nagle
 from hil.errors import InstrumentError
 from hil.instruments import KEYSIGHT_81160A as SPEC
-from hil.instruments.generators import level_scale, load_ohms
 
 # Ranges of the 81160A at the 50 Ω load setting (hil.instruments); the channel table and the
 # pre-checks of a whole upload share them.
@@ -38,6 +44,8 @@ AMPLITUDE_RANGE = SPEC.amplitude  # Vpp
 OFFSET_RANGE = SPEC.offset  # V
 DELAY_RANGE = SPEC.delay  # s
 MAX_LEVEL = SPEC.max_level  # V, |offset| + amplitude/2
+#: User-waveform lengths the 81160A interpolates best (Keysight's download tool pads to these).
+WAVEFORM_POINTS = (16384, 524288)
 
 
 class Keysight81160APulseChannel(Keysight81160AChannel):
@@ -58,8 +66,8 @@ class Keysight81160APulseChannel(Keysight81160AChannel):
     pulse_delay = Instrument.control(
         ":PULS:DEL{ch}?",
         ":PULS:DEL{ch} %.12g",
-        """Control the delay from the trigger to the output in s (float, 0 to 999 s).
-        Applies to every waveform shape, user waveforms included.""",
+        """Control the pulse delay in s (float, 0 to 999 s). Documented for the pulse shape; the
+        driver keeps it at 0 (see :data:`hil.instruments.KEYSIGHT_81160A` references).""",
         validator=strict_range,
         values=list(DELAY_RANGE),
     )
@@ -88,88 +96,95 @@ class Keysight81160APulse(_pulse.GeneratorOutput, ErrorChecked, Keysight81160A):
     :param max_points: user-waveform memory in points (16384 standard, 524288 with the memory option).
     :param load: the output's load setting: ohms (50 for a 50 Ω coil) or ``"high-z"``; the role's
         volts are the volts across that load.
+    :param polarity: ``"normal"`` (default) or ``"inverted"``: the output plays −V(t).
+    :param trigger_slope: edge of the external input that arms a trigger: ``"positive"`` (default),
+        ``"negative"`` or ``"either"``.
+    :param trigger_level: threshold of the external input in V; not sent when None (default).
+    :param sync_out: not driven on the 81160A (refused: its routing command is not settled).
     :param kwargs: passed to pymeasure's VISA adapter (``read_termination``, ``timeout`` ...).
     """
 
     MODEL = "81160A"
+    SPEC = SPEC
     ERROR_QUERY = ":SYST:ERR?"
 
     ch_1 = Instrument.ChannelCreator(Keysight81160APulseChannel, 1)
     ch_2 = Instrument.ChannelCreator(Keysight81160APulseChannel, 2)
 
     #: 14-bit signed DAC: user-waveform points are integers in ±DAC_FULL_SCALE.
-    DAC_FULL_SCALE = 8191
+    DAC_FULL_SCALE = SPEC.dac_full_scale
     #: The DAC's fixed sample rate; an uploaded waveform is resampled to it.
-    DAC_RATE = 2.5e9
-    #: Points of an uploaded Gaussian (see :meth:`set_gaussian_pulse`).
-    GAUSSIAN_POINTS = 16384
-    MIN_POINTS = 2
+    DAC_RATE = SPEC.dac_rate
+    MIN_POINTS = SPEC.points[0]
 
     def __init__(self, adapter, name: str = "Keysight 81160A pulse generator", channel: int = 1,
-                 max_points: int = 16384, load: float | str = 50.0, **kwargs):
-        if channel not in (1, 2):
+                 max_points: int = 16384, load: float | str = 50.0, polarity: str = "normal",
+                 trigger_slope: str = "positive", trigger_level: float | None = None,
+                 sync_out: bool | None = None, **kwargs):
+        if channel not in SPEC.channels:
             raise ValueError(f"the 81160A has outputs 1 and 2, not {channel!r}")
-        self.load = load_ohms(load)
-        if not math.isinf(self.load):
-            check("load setting", self.load, SPEC.load, "Ω", "81160A")
+        self.settings = _pulse.output_settings(SPEC, load, polarity, trigger_slope, trigger_level, sync_out)
         super().__init__(adapter, name, **kwargs)
         self.output_channel = self.ch_1 if channel == 1 else self.ch_2
         self.max_points = int(max_points)
-        self._load_confirmed = False
+        #: Option codes of the last ``*OPT?`` (set by :meth:`check_options`).
+        self.installed_options: set[str] | None = None
         disable_nagle(self)
 
-    @property
-    def level_scale(self) -> float:
-        """Voltage limits at this load setting relative to the 50 Ω ones."""
-        return level_scale(self.load)
-
-    def set_load(self) -> None:
-        """Send the load setting (``:OUTP1:LOAD 50`` or ``INF``) and read it back; a mismatch raises."""
-        ch = self.output_channel.id
-        self.write(f":OUTP{ch}:LOAD {'INF' if math.isinf(self.load) else f'{self.load:g}'}")
-        reply = float(self.ask(f":OUTP{ch}:LOAD?"))
-        read = math.inf if reply >= 9.9e37 else reply
-        if not (read == self.load or math.isclose(read, self.load, rel_tol=1e-6)):
-            raise InstrumentError(f"81160A output {ch}: load setting reads {reply:g} Ω after setting "
-                                  f"{self.load:g} Ω; pulses would be off by 2R/(R+50)")
-        self.check_step(f"load setting {self.load:g} Ω")
-        self._load_confirmed = True
+    def check_options(self) -> None:
+        """Read ``*OPT?`` and keep it; output 2 on a one-output 81160A (option 001) raises."""
+        reply = self.ask("*OPT?")
+        self.installed_options = _pulse.option_codes(reply)
+        if self.output_channel.id == 2 and "001" in self.installed_options and "002" not in self.installed_options:
+            raise InstrumentError(f"81160A: the bench uses output 2, but *OPT? ({reply.strip()}) lists option 001, "
+                                  "the one-output model")
 
     # -- role: PulseGenerator -------------------------------------------------
 
     def set_gaussian_pulse(self, amplitude: float, width: float, delay: float) -> None:
         """Upload V(t) = amplitude·exp(−(t−delay)²/(2 width²)) as the volatile user waveform.
 
-        Sampling: 16384 points (the standard memory; Keysight's own download
-        tool always pads to 16 k or 512 k points because other lengths are
-        interpolated poorly) over 10σ, i.e. 1638.4 points per σ, replayed at
-        1/(10σ) Hz; the centre falls on a point. The DAC's fixed 2.5 GSa/s
-        then gives 2.5e9·σ samples per σ, so σ must be ≥ 1.6 ns (≥ 4 per σ).
-        Up to 5σ of lead sits in the waveform; the rest of ``delay`` goes to
-        the channel delay, so a long delay costs no points.
+        The whole delay is in the waveform: 16384 points (Keysight's own download
+        tool pads to 16 k or 512 k points because other lengths interpolate
+        poorly) from the trigger to 5σ after the centre, the centre exactly on
+        a point (:func:`hil.drivers._pulse.gaussian_in_waveform`), replayed at
+        rate/16384 Hz. That must leave ≥ 4 points per σ, i.e. delay ≤ about
+        4090σ; longer delays take 524288 points when ``max_points`` allows
+        (about 131000σ). The DAC's fixed 2.5 GSa/s then needs σ ≥ 1.6 ns.
         """
         amplitude, width, delay = _pulse.pulse_args(amplitude, width, delay)
         _pulse.require_sampling(width, self.DAC_RATE, "81160A")
-        points = self.GAUSSIAN_POINTS
-        rate = points / (2 * _pulse.HALF_WIDTH_SIGMAS * width)
-        layout = _pulse.gaussian_layout(width, delay, rate, points)
-        self._upload(_pulse.gaussian_samples(amplitude, width, layout, rate), rate, layout.instrument_delay)
+        sizes = [n for n in WAVEFORM_POINTS if n <= self.max_points] or [self.max_points]
+        for points in sizes:
+            layout, rate = _pulse.gaussian_in_waveform(width, delay, points)
+            if rate * width >= _pulse.MIN_SAMPLES_PER_SIGMA:
+                break
+        else:
+            longest = ((points - 1) / _pulse.MIN_SAMPLES_PER_SIGMA - _pulse.HALF_WIDTH_SIGMAS) * width
+            more = "" if points >= WAVEFORM_POINTS[-1] else f"; max_points = {WAVEFORM_POINTS[-1]} (memory option) allows more"
+            raise ValueError(
+                f"delay {delay:.4g} s is {delay / width:.4g} σ: the 81160A plays the delay as the waveform's own "
+                f"leading points, and {points} points then leave {rate * width:.2g} per σ (need ≥ "
+                f"{_pulse.MIN_SAMPLES_PER_SIGMA:g}); the longest delay for σ = {width:.3g} s is {longest:.4g} s{more}"
+            )
+        self._upload(_pulse.gaussian_samples(amplitude, width, layout, rate), rate)
 
     def set_arbitrary_pulse(self, samples: np.ndarray, sample_rate: float) -> None:
         """Upload ``samples`` (V) played at ``sample_rate`` Sa/s from the trigger, as given.
 
         The 81160A replays the waveform at ``sample_rate / len(samples)`` Hz
         and resamples it to its 2.5 GSa/s DAC; 16384 or 524288 points
-        interpolate best.
+        interpolate best. A delay is the samples' own leading zeros.
         """
         array = _pulse.as_samples(samples, self.MIN_POINTS, self.max_points, "81160A")
         rate = float(sample_rate)
         if not 0 < rate <= self.DAC_RATE:
             raise ValueError(f"sample rate {rate:.4g} Sa/s is outside the 81160A's (0, {self.DAC_RATE:.3g}] Sa/s")
-        self._upload(array, rate, 0.0)
+        self._upload(array, rate)
 
     def arm(self) -> None:
         """Triggered mode: one waveform per ``*TRG`` (arm source MANual, count 1)."""
+        self._ensure_configured()
         ch = self.output_channel
         ch.trigger_mode = "MAN"
         ch.burst_count = 1
@@ -177,18 +192,17 @@ class Keysight81160APulse(_pulse.GeneratorOutput, ErrorChecked, Keysight81160A):
 
     # -- sequence -------------------------------------------------------------
 
-    def _upload(self, samples: np.ndarray, rate: float, delay: float) -> None:
-        """Check every value first, then send DAC points, selection, rate, levels, delay."""
+    def _upload(self, samples: np.ndarray, rate: float) -> None:
+        """Check every value first, then send DAC points, selection, rate, levels, pulse delay 0."""
         ch = self.output_channel
         k = self.level_scale
-        levels = _pulse.fit_levels(samples, AMPLITUDE_RANGE[0] * k, AMPLITUDE_RANGE[1] * k, MAX_LEVEL * k, "81160A")
+        levels = _pulse.fit_levels(samples, AMPLITUDE_RANGE[0] * k, AMPLITUDE_RANGE[1] * k, MAX_LEVEL * k, "81160A",
+                                   symmetric=self.settings.inverted)
         frequency = rate / samples.size
         check("waveform repetition rate", frequency, USER_FREQUENCY_RANGE, "Hz", "81160A")
         check("offset", levels.offset, (OFFSET_RANGE[0] * k, OFFSET_RANGE[1] * k), "V", "81160A")
-        check("channel delay", delay, DELAY_RANGE, "s", "81160A")
         dac = np.rint(levels.normalised * self.DAC_FULL_SCALE).astype(np.int16)
-        if not self._load_confirmed:
-            self.set_load()
+        self._ensure_configured()
         self.write(":FORM:BORD NORM")  # the byte order of the block below, whatever a previous program left
         ch.write_binary_values(":DATA{ch}:DAC VOLATILE,", dac, datatype="h",
                                is_big_endian=True, termination="\n")
@@ -198,5 +212,5 @@ class Keysight81160APulse(_pulse.GeneratorOutput, ErrorChecked, Keysight81160A):
         ch.offset = 0.0  # any amplitude up to 5 Vpp is legal at zero offset
         ch.amplitude = levels.amplitude
         ch.offset = levels.offset
-        ch.pulse_delay = delay
+        ch.pulse_delay = 0.0  # the delay is in the waveform; a delay left by a previous program must not add
         self.check_step("waveform upload")

@@ -1,4 +1,5 @@
-"""Keysight 33500B pulse driver: the exact bytes of every role method, and refusals that send nothing."""
+"""Keysight 33500B pulse driver: the exact bytes of every role method and bench setting, and
+refusals that send nothing."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pytest
 from pymeasure.test import expected_protocol
 
 from hil.drivers.keysight_33500b import Keysight33500BPulse
+from hil.errors import InstrumentError
 from hil.roles import PulseGenerator
 
 
@@ -18,12 +20,21 @@ def arb_block(points: np.ndarray) -> bytes:
 
 
 NO_ERROR = ("SYST:ERR?", '0,"No error"')
-#: Before the first upload: the load setting, read back (bench option ``load``, default 50 Ω).
-LOAD_50 = [("OUTP1:LOAD 50", None), ("OUTP1:LOAD?", "+5.000000000000000E+01"), NO_ERROR]
+
+
+def configure(ch: int = 1, load: str = "50", load_reply: str = "+5.000000000000000E+01", polarity: str = "NORM",
+              slope: str = "POS") -> list:
+    """The bench settings, once, before the first upload/arm/output on: each followed by the
+    error queue and read back."""
+    return [
+        (f"OUTP{ch}:LOAD {load}", None), NO_ERROR, (f"OUTP{ch}:LOAD?", load_reply),
+        (f"OUTP{ch}:POL {polarity}", None), NO_ERROR, (f"OUTP{ch}:POL?", polarity),
+        (f"TRIG{ch}:SLOP {slope}", None), NO_ERROR, (f"TRIG{ch}:SLOP?", slope),
+    ]
 
 
 def upload(points: np.ndarray, rate: str, amplitude: str, offset: str, delay: str, first: bool = True) -> list:
-    return (LOAD_50 if first else []) + [
+    return (configure() if first else []) + [
         ("FORM:BORD SWAP", None),
         ("SOUR1:DATA:VOL:CLE", None),
         (arb_block(points), None),
@@ -72,7 +83,7 @@ def test_arbitrary_pulse_is_uploaded_as_given():
 
 
 def test_arm_trigger_outputs_shutdown_close():
-    protocol = [
+    protocol = configure() + [
         ("SOUR1:BURS:MODE TRIG", None),
         ("SOUR1:BURS:NCYC 1", None),
         ("TRIG1:SOUR BUS", None),
@@ -132,9 +143,100 @@ def test_an_impossible_arbitrary_pulse_raises_and_sends_nothing(samples, rate, m
 
 
 def test_a_bench_claiming_the_memory_option_is_checked_against_opt():
-    from hil.errors import InstrumentError
-
     samples = np.zeros(8)
     with expected_protocol(Keysight33500BPulse, [("*OPT?", "IQP")], max_points=16_000_000) as gen:
         with pytest.raises(InstrumentError, match="option MEM"):
             gen.set_arbitrary_pulse(np.concatenate([samples, [1.0]]), 1e6)
+
+    with expected_protocol(Keysight33500BPulse, [("*OPT?", '"MEM","IQP"')] + configure() + [("OUTP1 1", None)],
+                           max_points=16_000_000) as gen:
+        gen.output_on()  # MEM installed: the settings follow
+
+
+def test_settings_go_once_not_with_every_upload():
+    samples = np.array([0.0, 0.0, 1.0, 2.0, 1.0, 0.0, 0.0, 0.0])
+    protocol = (upload(samples - 1.0, "1000000", "2", "1", "0")
+                + upload(samples - 1.0, "2000000", "1", "0.5", "0", first=False))  # same shape, half the volts
+    with expected_protocol(Keysight33500BPulse, protocol) as gen:
+        gen.set_arbitrary_pulse(samples, 1e6)
+        gen.set_arbitrary_pulse(samples / 2, 2e6)
+
+
+def test_inverted_polarity_is_set_read_back_and_plays_the_pulse_at_offset_zero():
+    samples = np.array([0.0, 0.0, 1.0, 2.0, 1.0, 0.0, 0.0, 0.0])
+    body = upload(samples / 2.0, "1000000", "4", "0", "0")[len(configure()):]  # ±2 V around 0 V: 4 Vpp, offset 0
+    protocol = configure(polarity="INV") + body
+    with expected_protocol(Keysight33500BPulse, protocol, polarity="inverted") as gen:
+        gen.set_arbitrary_pulse(samples, 1e6)
+
+
+def test_inverted_polarity_keeps_the_33500b_reach_and_names_it_when_refusing():
+    samples = np.array([0.0] * 7 + [5.0])  # 0..5 V inverted: ±5 V at offset 0, 10 Vpp, still within reach
+    body = upload(samples / 5.0, "1000000", "10", "0", "0", first=False)
+    with expected_protocol(Keysight33500BPulse, configure(polarity="INV") + body, polarity="inverted") as gen:
+        gen.set_arbitrary_pulse(samples, 1e6)
+    with expected_protocol(Keysight33500BPulse, [], polarity="inverted") as gen:
+        with pytest.raises(ValueError, match=r"-5.5 V to 5.5 V \(polarity inverted: played at offset 0"):
+            gen.set_arbitrary_pulse(np.array([0.0] * 7 + [5.5]), 1e6)
+
+
+def test_negative_trigger_slope_is_set_and_read_back():
+    protocol = configure(slope="NEG") + [("OUTP1 1", None)]
+    with expected_protocol(Keysight33500BPulse, protocol, trigger_slope="negative") as gen:
+        gen.output_on()
+
+
+SYNC_ON_CH1 = [("OUTP:SYNC:SOUR CH1", None), NO_ERROR, ("OUTP:SYNC:SOUR?", "CH1"),
+               ("OUTP:SYNC ON", None), NO_ERROR, ("OUTP:SYNC?", "1")]
+
+
+@pytest.mark.parametrize("idn, routed", [
+    ("Agilent Technologies,33522B,MY57800256,5.00-1.19-2.00-58-00", True),  # two outputs: route the sync to ours
+    ("Agilent Technologies,33510B,MY1,1.0", True),
+    ("Agilent Technologies,33511B,MY1,1.0", False),  # one output: nothing to route
+])
+def test_sync_out_on_is_routed_to_this_output_where_the_model_has_two(idn, routed):
+    sync = SYNC_ON_CH1 if routed else SYNC_ON_CH1[3:]
+    protocol = configure() + [("*IDN?", idn)] + sync + [("OUTP1 1", None)]
+    with expected_protocol(Keysight33500BPulse, protocol, sync_out=True) as gen:
+        gen.output_on()
+
+
+def test_sync_out_on_output_two_is_routed_to_ch2_and_off_is_just_off():
+    protocol = configure(ch=2) + [("*IDN?", "Keysight Technologies,33520B,MY1,1.0"),
+                                  ("OUTP:SYNC:SOUR CH2", None), NO_ERROR, ("OUTP:SYNC:SOUR?", "CH2"),
+                                  ("OUTP:SYNC ON", None), NO_ERROR, ("OUTP:SYNC?", "1"), ("OUTP2 1", None)]
+    with expected_protocol(Keysight33500BPulse, protocol, channel=2, sync_out=True) as gen:
+        gen.output_on()
+    protocol = configure() + [("OUTP:SYNC OFF", None), NO_ERROR, ("OUTP:SYNC?", "0"), ("OUTP1 1", None)]
+    with expected_protocol(Keysight33500BPulse, protocol, sync_out=False) as gen:
+        gen.output_on()
+
+
+def test_a_sync_that_does_not_read_back_raises():
+    protocol = configure() + [("OUTP:SYNC OFF", None), NO_ERROR, ("OUTP:SYNC?", "1")]
+    with expected_protocol(Keysight33500BPulse, protocol, sync_out=False) as gen:
+        with pytest.raises(InstrumentError, match=r"sync out reads '1' after setting OFF"):
+            gen.output_on()
+
+
+def test_a_polarity_the_instrument_refuses_raises_naming_the_step():
+    protocol = [("OUTP1:LOAD 50", None), NO_ERROR, ("OUTP1:LOAD?", "50"), ("OUTP1:POL INV", None),
+                ("SYST:ERR?", '-113,"Undefined header"'), NO_ERROR]
+    with expected_protocol(Keysight33500BPulse, protocol, polarity="inverted") as gen:
+        with pytest.raises(InstrumentError, match=r"33500B refused polarity INV: -113.*OUTP1:POL"):
+            gen.arm()
+
+
+@pytest.mark.parametrize("option, value, match", [
+    ("polarity", "INV", r"polarity 'INV': the 33500B takes 'normal' or 'inverted'"),
+    ("trigger_slope", "either", r"trigger_slope 'either': the 33500B takes 'positive' or 'negative'"),
+    ("trigger_level", 1.0, r"trigger_level: not settable on the 33500B .*no remote trigger-level command"),
+    ("sync_out", "yes", r"sync_out 'yes': give true or false"),
+    ("load", 20e3, "load setting"),
+    ("arb_filter", "SMOOTH", "arb_filter"),
+])
+def test_an_out_of_spec_bench_setting_is_refused_before_anything_is_sent(option, value, match):
+    with pytest.raises(ValueError, match=match):
+        with expected_protocol(Keysight33500BPulse, [], **{option: value}):
+            pass

@@ -4,7 +4,8 @@ playing the triggered waveform on the twin.
 The twin is wired to output 1. On ``*TRG`` in single-shot bus-triggered
 mode the dialect turns its settings into volts at a sample rate — the
 instrument's own arithmetic: offset + amplitude/2 · normalised point,
-the trigger delay as idle samples in front, the burst count as repeats —
+the trigger delay as idle samples in front, the burst count as repeats,
+an inverted output (``OUTP1:POL INV``) mirrored about its offset —
 and calls ``twin.set_arbitrary_pulse`` (only when the waveform changed),
 ``twin.arm`` (after an upload) and ``twin.trigger``. Output 2 keeps its
 settings and drives nothing.
@@ -24,6 +25,18 @@ from hil.sim.scpi.errors import ScpiError
 
 #: The twin gets at most this many samples per pulse (32 MiB of float64).
 MAX_TWIN_SAMPLES = 1 << 22
+
+
+def polarity_sign(output: Any) -> float:
+    """−1 for an inverted output (``OUTPut<n>:POLarity INVerted``), else +1.
+
+    The instrument then plays offset − amplitude/2·point: the 33500B inverts
+    "relative to the offset voltage" (its SDL command description, cited in
+    :data:`hil.instruments.KEYSIGHT_33500B`); the 81160A twin does the same,
+    its own reference level being unsettled (the driver plays an inverted
+    pulse at offset 0, where both readings agree).
+    """
+    return -1.0 if getattr(output, "polarity", "NORM") == "INV" else 1.0
 
 
 def playback(samples: np.ndarray, rate: float, delay: float, cycles: int) -> np.ndarray:

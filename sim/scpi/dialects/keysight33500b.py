@@ -8,6 +8,10 @@ makes ``*TRG`` play ``BURS:NCYC`` cycles after ``TRIG:DEL``. Ranges and
 identity come from :data:`hil.instruments.KEYSIGHT_33500B` (the 30 MHz
 models'); level limits follow the load setting (``OUTP1:LOAD 50|INF``).
 ``FUNC:ARB:FILT NORM|STEP|OFF`` is kept (the twin plays points as given, OFF).
+``OUTP1:POL NORM|INV`` inverts the output about its offset (so the twin's
+field flips with it); ``TRIG1:SLOP POS|NEG``, ``OUTP:SYNC ON|OFF`` and
+``OUTP:SYNC:SOUR CH1|CH2`` are stored and answered (the twin has no external
+trigger and no sync connector). There is no ``TRIG:LEV``, as on the instrument.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import numpy as np
 
 from hil.instruments import KEYSIGHT_33500B as SPEC
 from hil.sim.scpi.dialect import Call, choice, flag, method, number
-from hil.sim.scpi.dialects._generator import GeneratorDialect
+from hil.sim.scpi.dialects._generator import GeneratorDialect, polarity_sign
 from hil.sim.scpi.errors import ScpiError
 
 POINTS_RANGE = SPEC.points  # standard memory per output
@@ -43,6 +47,8 @@ class Output33500B:
     delay: float = 0.0  # s
     output: bool = False
     load: float = 50.0  # Ω, the load setting
+    polarity: str = "NORM"
+    trigger_slope: str = "POS"
     frequency: float = 1e3  # Hz, of the standard shapes
     arb_filter: str = "NORM"
     volatile: dict[str, np.ndarray] = field(default_factory=dict)  # name → points in ±1
@@ -72,6 +78,10 @@ class Keysight33500BDialect(GeneratorDialect):
         choice("[SOURce#]:BURSt:MODE", "burst_mode", ("TRIGgered", "GATed"), scope="channel"),
         number("[SOURce#]:BURSt:NCYCles", "cycles", (1, 100_000_000), integer=True, scope="channel"),
         choice("TRIGger#:SOURce", "trigger_source", ("IMMediate", "EXTernal", "TIMer", "BUS"), scope="channel"),
+        choice("TRIGger#:SLOPe", "trigger_slope", SPEC.trigger_slopes, scope="channel"),
+        choice("OUTPut#:POLarity", "polarity", SPEC.polarities, scope="channel"),
+        flag("OUTPut#:SYNC", "sync"),
+        choice("OUTPut#:SYNC:SOURce", "sync_source", SPEC.sync_sources),
         number("TRIGger#:DELay", "delay", SPEC.delay, unit="S", scope="channel"),
         flag("OUTPut#[:STATe]", "output", scope="channel", apply="apply_output"),
         choice("FORMat:BORDer", "byte_order", ("NORMal", "SWAPped")),
@@ -82,6 +92,8 @@ class Keysight33500BDialect(GeneratorDialect):
 
     def reset(self) -> None:
         self.state.byte_order = "NORM"
+        self.state.sync = True  # the twin's *RST values (the front-panel Sync on, routed to output 1)
+        self.state.sync_source = "CH1"
         super().reset()
 
     def triggered(self, output: Output33500B) -> bool:
@@ -91,7 +103,7 @@ class Keysight33500BDialect(GeneratorDialect):
         if output.function != "ARB" or output.arb not in output.volatile:
             raise ScpiError(-221, "output 1 plays no arbitrary waveform (FUNC ARB after DATA:ARB and FUNC:ARB)")
         points = output.volatile[output.arb]
-        return output.offset + 0.5 * output.amplitude * points, output.srate
+        return output.offset + polarity_sign(output) * 0.5 * output.amplitude * points, output.srate
 
     # -- handlers ---------------------------------------------------------------
 

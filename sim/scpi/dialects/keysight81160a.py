@@ -8,6 +8,12 @@ cycles makes ``*TRG`` play them. Ranges and identity come from
 (``:OUTP1:LOAD 50|INF``, see :mod:`hil.instruments.generators`). ``:APPL1:<shape>
 freq, amp, offset`` sets shape and levels in one command (DEF keeps a value).
 
+Output and trigger settings: ``:OUTP1:POL NORM|INV`` (an inverted output
+plays offset − amplitude/2·point, so the twin's field flips with it),
+``:ARM:SLOP[n] POS|NEG|EITH`` and ``:ARM:LEV[n] <V>`` of the shared external
+input (stored and answered; the twin has no external trigger; the level takes
+any finite volts, its range being in no reference found).
+
 The DAC runs at a fixed 2.5 GSa/s: a waveform whose points come faster than
 that reaches the twin resampled (linearly) onto the DAC's grid, as the
 instrument plays it; slower points reach it as they are.
@@ -15,13 +21,14 @@ instrument plays it; slower points reach it as they are.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from hil.instruments import KEYSIGHT_81160A as SPEC
-from hil.sim.scpi.dialect import Call, choice, flag, method, number
-from hil.sim.scpi.dialects._generator import GeneratorDialect
+from hil.sim.scpi.dialect import Call, choice, flag, format_number, method, number
+from hil.sim.scpi.dialects._generator import GeneratorDialect, polarity_sign
 from hil.sim.scpi.errors import ScpiError
 
 DAC_FULL_SCALE = SPEC.dac_full_scale
@@ -44,6 +51,7 @@ class Output81160A:
     cycles: int = 1
     output: bool = False
     load: float = 50.0  # Ω, the load setting
+    polarity: str = "NORM"
     dac: np.ndarray | None = None  # volatile user waveform, integers in ±8191
 
 
@@ -64,10 +72,14 @@ class Keysight81160ADialect(GeneratorDialect):
                unit="V", scope="channel", check="check_levels"),
         number("[:SOURce]:PULSe:DELay#[:VALue]", "delay", SPEC.delay, unit="S", scope="channel"),
         method(":OUTPut#:LOAD[:VALue]", "load_handler"),
+        choice(":OUTPut#:POLarity", "polarity", SPEC.polarities, scope="channel"),
         method("[:SOURce]:APPLy#:SINusoid|SQUare|RAMP|PULSe|NOISe|DC|USER", "_apply"),
         method("[:SOURce]:DATA#:DAC", "_data_dac", query=False),
         method("[:SOURce]:DATA#[:DATA]", "_data_float", query=False),
         choice(":ARM:SOURce#", "arm_source", ("IMMediate", "INTernal2", "EXTernal", "MANual"), scope="channel"),
+        # the external input is shared: with or without a suffix, one slope and one level
+        choice(":ARM:SLOPe#", "arm_slope", SPEC.trigger_slopes),
+        method(":ARM:LEVel#", "_arm_level"),
         # :TRIG1:COUN (pymeasure, hardware-tested) and :TRIG:COUN1 (this project's old form) alike
         number(":TRIGger#:COUNt#", "cycles", (1, 2147483647), integer=True, scope="channel"),
         flag(":OUTPut#[:STATe]", "output", scope="channel", apply="apply_output"),
@@ -79,6 +91,8 @@ class Keysight81160ADialect(GeneratorDialect):
 
     def reset(self) -> None:
         self.state.byte_order = "NORM"
+        self.state.arm_slope = "POS"
+        self.state.arm_level = 1.0  # V, the twin's *RST value (no reference gives the instrument's)
         super().reset()
 
     def triggered(self, output: Output81160A) -> bool:
@@ -87,7 +101,7 @@ class Keysight81160ADialect(GeneratorDialect):
     def waveform(self, output: Output81160A) -> tuple[np.ndarray, float]:
         if output.function != "USER" or output.dac is None:
             raise ScpiError(-221, "output 1 plays no volatile user waveform (:FUNC1 USER after :DATA1)")
-        volts = output.offset + 0.5 * output.amplitude * output.dac / DAC_FULL_SCALE
+        volts = output.offset + polarity_sign(output) * 0.5 * output.amplitude * output.dac / DAC_FULL_SCALE
         rate = output.frequency * output.dac.size
         if rate <= DAC_RATE:
             return volts, rate
@@ -106,6 +120,18 @@ class Keysight81160ADialect(GeneratorDialect):
         if name != "VOLATILE":
             raise ScpiError(-224, f"user waveform {name!r} not stored (only VOLATILE here)")
         output.user = name
+        return None
+
+    def _arm_level(self, call: Call) -> str | None:
+        """``:ARM:LEV <volts>``: the external input's threshold, any finite volts (no reference gives the range)."""
+        if call.query:
+            call.count(0)
+            return format_number(self.state.arm_level)
+        call.count(1)
+        value = call.number(0, "V")
+        if not math.isfinite(value):
+            raise ScpiError(-222, f"trigger level {value:g} V")
+        self.state.arm_level = value
         return None
 
     def _apply(self, call: Call) -> str | None:
