@@ -179,19 +179,37 @@ class SweptAnalyserMixin(ErrorChecked):
 
     #: ``*OPT?`` code → top frequency it installs (empty: not checked).
     FREQUENCY_OPTIONS: ClassVar[dict[str, float]] = {}
+    #: Query answering the highest frequency the instrument tunes to ("" = not asked). For models whose
+    #: range is the model itself, not an ``*OPT?`` code (R&S FSV: ``FREQ:STOP? MAX``).
+    FREQUENCY_MAX_QUERY: ClassVar[str] = ""
 
     def check_options(self) -> None:
-        """The bench's ``max_frequency`` against the frequency option ``*OPT?`` lists (where known)."""
-        if not self.FREQUENCY_OPTIONS:
-            return
-        listed = {code.strip().strip('"') for code in self.ask("*OPT?").split(",")}
-        installed = [self.FREQUENCY_OPTIONS[c] for c in listed if c in self.FREQUENCY_OPTIONS]
-        if installed and self.max_frequency > max(installed) * (1 + 1e-9):
+        """The bench's ``max_frequency`` against what the instrument has: the frequency option
+        ``*OPT?`` lists (where the codes are known) and/or the top it answers to ``FREQUENCY_MAX_QUERY``.
+        A bench claiming more raises :class:`hil.errors.InstrumentError` before any setting is sent."""
+        if self.FREQUENCY_OPTIONS:
+            listed = {code.strip().strip('"') for code in self.ask("*OPT?").split(",")}
+            installed = [self.FREQUENCY_OPTIONS[c] for c in listed if c in self.FREQUENCY_OPTIONS]
+            if installed:
+                self._refuse_above(max(installed), f"the installed frequency option stops at "
+                                                   f"{max(installed):.4g} Hz (*OPT?: {', '.join(sorted(listed))})")
+        if self.FREQUENCY_MAX_QUERY:
+            reply = self.ask(self.FREQUENCY_MAX_QUERY).strip()
+            try:
+                top = float(reply)
+            except ValueError:
+                from hil.errors import InstrumentError
+
+                raise InstrumentError(f"{self.MODEL}: {self.FREQUENCY_MAX_QUERY} answered {reply!r}, "
+                                      "not a frequency") from None
+            self._refuse_above(top, f"the instrument tunes to {top:.4g} Hz at most ({self.FREQUENCY_MAX_QUERY})")
+
+    def _refuse_above(self, top: float, why: str) -> None:
+        if self.max_frequency > top * (1 + 1e-9):
             from hil.errors import InstrumentError
 
             raise InstrumentError(
-                f"{self.MODEL}: the bench says max_frequency = {self.max_frequency:.4g} Hz, but the installed "
-                f"frequency option stops at {max(installed):.4g} Hz (*OPT?: {', '.join(sorted(listed))}); "
+                f"{self.MODEL}: the bench says max_frequency = {self.max_frequency:.4g} Hz, but {why}; "
                 "set max_frequency in the bench file to what the instrument has"
             )
 

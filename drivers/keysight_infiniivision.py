@@ -31,10 +31,11 @@ the instrument's own time axis from the preamble: a protocol resamples where
 it needs another grid. Time base reference LEFT with the position at one
 division (a tenth of the range) puts the trigger at the left edge of the record.
 
-Ranges are the 4000 X's: 4 analog channels, 5 GSa/s (2.5 GSa/s with 3 or 4
-channels on), 4 Mpts (2 Mpts per channel with 3 or 4 on), up to 1000
-segments, 200 ps/div to 50 s/div, 1 mV/div to 5 V/div (8 divisions) into 1 MΩ.
-Out of range raises ValueError and nothing is sent.
+Ranges are the 4000 X's, written once in :data:`hil.instruments.KEYSIGHT_INFINIIVISION`
+(shared with the SCPI dialect, with the references): 4 analog channels, 5 GSa/s
+(2.5 GSa/s with 3 or 4 channels on), 4 Mpts (2 Mpts per channel with 3 or 4
+on), up to 1000 segments, 200 ps/div to 50 s/div, 1 mV/div to 5 V/div (8
+divisions) into 1 MΩ. Out of range raises ValueError and nothing is sent.
 """
 
 from __future__ import annotations
@@ -49,15 +50,16 @@ from hil.drivers import _block
 from hil.drivers._checks import check
 from hil.drivers._transport import disable_nagle
 from hil.errors import InstrumentError
+from hil.instruments import KEYSIGHT_INFINIIVISION as SPEC
 
-N_CHANNELS = 4
-TIME_RANGE = (2e-9, 500.0)  # s, full scale (10 divisions)
-CHANNEL_RANGE = (8e-3, 40.0)  # V, full scale (8 divisions), 1 MΩ
-OFFSET_RANGE = (-40.0, 40.0)  # V (the instrument narrows it on sensitive ranges and says so in its error queue)
-MAX_SEGMENTS = 1000
-MEMORY = 4_000_000  # points, one or two channels on (half with three or four)
-MAX_RATE = 5e9  # Sa/s, one or two channels on (half with three or four)
-RUN_BIT = 8  # Operation Status Condition register: acquisition running
+N_CHANNELS = SPEC.channels
+TIME_RANGE = SPEC.time_range  # s, full scale (10 divisions)
+CHANNEL_RANGE = SPEC.channel_range  # V, full scale (8 divisions), 1 MΩ
+OFFSET_RANGE = SPEC.offset  # V (the instrument narrows it on sensitive ranges and says so in its error queue)
+MAX_SEGMENTS = SPEC.max_segments
+MEMORY = SPEC.memory  # points, one or two channels on (half with three or four)
+MAX_RATE = SPEC.max_rate  # Sa/s, one or two channels on (half with three or four)
+RUN_BIT = SPEC.run_bit  # Operation Status Condition register: acquisition running
 
 
 def _preamble(reply: str) -> dict[str, float]:
@@ -110,7 +112,7 @@ class KeysightInfiniiVisionDigitizer(SCPIMixin, Instrument):
     timebase_position = Instrument.control(
         ":TIMebase:POSition?", ":TIMebase:POSition %.10g",
         """Control the time from the trigger to the reference point in s (float).""",
-        validator=strict_range, values=[-500.0, 500.0],
+        validator=strict_range, values=list(SPEC.time_position),
     )
     timebase_range = Instrument.control(
         ":TIMebase:RANGe?", ":TIMebase:RANGe %.10g",
@@ -143,7 +145,7 @@ class KeysightInfiniiVisionDigitizer(SCPIMixin, Instrument):
     )
     trigger_level = Instrument.control(
         ":TRIGger:EDGE:LEVel?", ":TRIGger:EDGE:LEVel %.6g", """Control the trigger threshold in V (float, ±8 V on EXT).""",
-        validator=strict_range, values=[-8.0, 8.0],
+        validator=strict_range, values=list(SPEC.trigger_level),
     )
     waveform_source = Instrument.control(
         ":WAVeform:SOURce?", ":WAVeform:SOURce %s", """Control the channel :WAVeform:DATA? reads.""",
@@ -199,8 +201,7 @@ class KeysightInfiniiVisionDigitizer(SCPIMixin, Instrument):
             raise ValueError(f"channels {chans}: the {self.MODEL} has analog channels 1..{N_CHANNELS}, each once")
         sample_rate, full_range, offset = float(sample_rate), float(full_range), float(offset)
         samples, segments = int(samples), int(segments)
-        rate_max = MAX_RATE if len(chans) <= 2 else MAX_RATE / 2
-        memory = MEMORY if len(chans) <= 2 else MEMORY // 2
+        rate_max, memory = SPEC.limits(len(chans))
         check("sample rate", sample_rate, (1.0, rate_max), "Sa/s", self.MODEL)
         check("segments", segments, (1, MAX_SEGMENTS), "", self.MODEL)
         check("record", samples * segments, (1, memory), "points", self.MODEL)

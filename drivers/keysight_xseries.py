@@ -9,7 +9,10 @@ model and firmware: 20001 on QCoDeS' N9030B, 40001 on a recent N9020A).
 Traces come back as REAL,32 blocks in little-endian order (``:FORM REAL,32``
 and ``:FORM:BORD SWAP`` before every read), the byte order of the PC.
 Ranges are the N9020A's (:data:`hil.instruments.KEYSIGHT_XSERIES`, with the
-references); ``max_frequency`` follows the frequency option.
+references); ``max_frequency`` follows the frequency option: before the first
+sweep ``*OPT?`` is read and a bench claiming more than the installed option
+(503, 508, 513, 526 or 544, the codes QCoDeS' N9030B driver reads) raises
+:class:`hil.errors.InstrumentError` before any setting is sent.
 """
 
 from __future__ import annotations

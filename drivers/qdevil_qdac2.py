@@ -27,6 +27,8 @@ Commands, as QCoDeS's hardware-tested QDAC-II driver uses them
 ``sour{ch}:rang low|high``, ``sour{ch}:filt dc|med|high``; plus ``*OPC?`` (IEEE
 488.2) so :meth:`settle` knows every setting has been applied before it waits.
 Filter corner frequencies: QDevil's QDAC-II documentation and the same driver.
+Channels, spans, filters and bits are written once, in
+:data:`hil.instruments.QDEVIL_QDAC2` (shared with the SCPI dialect, with the references).
 """
 
 from __future__ import annotations
@@ -40,10 +42,11 @@ from pymeasure.instruments import Channel, Instrument, SCPIMixin
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
 from hil.drivers._transport import disable_nagle
+from hil.instruments import QDEVIL_QDAC2 as SPEC
 
-N_CHANNELS = 24
-SPANS = {"high": 10.0, "low": 2.0}  # V, ± of each output range
-FILTERS = {"dc": 10.0, "med": 10e3, "high": 300e3}  # Hz, output filter corners
+N_CHANNELS = SPEC.channels
+SPANS = SPEC.spans  # V, ± of each output range
+FILTERS = SPEC.filters  # Hz, output filter corners
 KINDS = ("w_ext", "w_int", "bias")
 
 
@@ -53,7 +56,7 @@ class QDAC2Channel(Channel):
     voltage = Channel.control(
         "sour{ch}:volt?", "sour{ch}:volt %.12g",
         """Control the DC output in V (float, strictly ±10 V; the range set narrows it).""",
-        validator=strict_range, values=[-10.0, 10.0],
+        validator=strict_range, values=list(SPEC.voltage),
     )
     voltage_mode = Channel.control(
         "sour{ch}:volt:mode?", "sour{ch}:volt:mode %s", """Control the DC generator's mode ('fix', 'swe', 'list').""",
@@ -100,7 +103,8 @@ class QDAC2Weights(SCPIMixin, Instrument):
 
     def __init__(self, adapter, name: str = "QDevil QDAC-II", hidden=(4,), n_in: int = 1, channels=None,
                  volts_per_unit: float | Mapping[str, float] = 1.0, output_range: str = "high",
-                 output_filter: str = "high", bits: int = 25, settling_time: float | None = None, **kwargs):
+                 output_filter: str = "high", bits: int = SPEC.bits, settling_time: float | None = None,
+                 **kwargs):
         self._shapes = _shapes(hidden, n_in)
         n_params = sum(int(np.prod(s)) for shapes in self._shapes.values() for s in shapes)
         chans = list(range(1, n_params + 1)) if channels is None else [int(c) for c in channels]

@@ -3,7 +3,14 @@ as a :class:`hil.roles.SpectrumAnalyser`.
 
 pymeasure's R&S drivers (FSL, FSW) read ASCII traces; this one reads
 REAL,32 blocks, which the FSV sends least-significant byte first (it has no
-byte-order setting). Ranges are the FSV's; ``max_frequency`` follows the model.
+byte-order setting). Ranges are the FSV's (:data:`hil.instruments.RS_FSV`, with
+the references); ``max_frequency`` follows the model.
+
+Before the first sweep the bench's ``max_frequency`` is checked against the
+instrument: ``FREQ:STOP? MAX`` answers the top of its range. (On the FSV the
+range is the model — FSV3, FSV7, FSV13 … in ``*IDN?`` — not an ``*OPT?``
+code, so ``*OPT?`` has nothing to check it against.) A bench claiming more
+than the instrument has raises :class:`hil.errors.InstrumentError`, nothing set.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ class RohdeSchwarzFSVAnalyser(SweptAnalyserMixin, _Controls, SCPIMixin, Instrume
 
     MODEL = "FSV"
     MODE_SETUP = ("UNIT:POW DBM",)  # the role's unit; the spectrum mode is the FSV's default
+    FREQUENCY_MAX_QUERY = "FREQ:STOP? MAX"  # the model's top frequency (its range is not an *OPT? code)
     BINARY_SETUP = ("FORM REAL,32",)
     BIG_ENDIAN = False
     INITIATE_AND_WAIT = "INIT:IMM;*OPC?"

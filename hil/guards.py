@@ -112,6 +112,9 @@ class PulseGeneratorGuard(Guard):
 
 
 class BiasSourceGuard(Guard):
+    """The role's methods, plus the voltage-source and Delta methods of the bias sources that have
+    them (Keithley 2400 with ``source = "voltage"``, Keithley 6221 + 2182A), under the same limits."""
+
     role = roles.BiasSource
 
     def set_current(self, current: float) -> None:
@@ -152,6 +155,67 @@ class BiasSourceGuard(Guard):
             self.set_current(float(value))
             if dwell > 0:
                 time.sleep(dwell)
+
+    # -- what some bias sources add (a 2400 sourcing voltage, a 6221's Delta mode): forwarded only
+    # -- where the instrument has it, under the same limits — the volts on the sample within
+    # -- max_compliance_voltage, the current through it within max_bias_current.
+
+    def _optional(self, name: str) -> Any:
+        method = getattr(self._instrument, name, None)
+        if not callable(method):
+            raise AttributeError(f"{self._name}: {type(self._instrument).__name__} has no {name!r} "
+                                 "(a voltage-source or Delta method this bias source does not offer)")
+        return method
+
+    def set_voltage(self, voltage: float) -> None:
+        """A voltage-source bias (Keithley 2400, ``source = "voltage"``): |voltage| ≤ max_compliance_voltage."""
+        method = self._optional("set_voltage")
+        voltage = _finite("bias voltage", voltage, "V")
+        if abs(voltage) > self._limits.max_compliance_voltage:
+            raise LimitError(
+                f"{self._name}: bias voltage {voltage:g} V exceeds the bench limit "
+                f"max_compliance_voltage = {self._limits.max_compliance_voltage:g} V"
+            )
+        method(voltage)
+
+    def set_compliance_current(self, current: float) -> None:
+        """The voltage source's current compliance: within (0, max_bias_current]."""
+        method = self._optional("set_compliance_current")
+        current = _finite("compliance current", current, "A")
+        if current <= 0 or current > self._limits.max_bias_current:
+            raise LimitError(
+                f"{self._name}: compliance current {current:g} A is outside "
+                f"(0, {self._limits.max_bias_current:g}] A (bench limit max_bias_current)"
+            )
+        method(current)
+
+    def measure_current(self) -> float:
+        return self._optional("measure_current")()
+
+    def compliance_tripped(self) -> bool:
+        return self._optional("compliance_tripped")()
+
+    def delta_configure(self, high_current_a: float, low_current_a: float | None = None, **options: Any) -> None:
+        """Delta mode (Keithley 6221 + 2182A): both currents within max_bias_current."""
+        method = self._optional("delta_configure")
+        high = _finite("Delta high current", high_current_a, "A")
+        low = -high if low_current_a is None else _finite("Delta low current", low_current_a, "A")
+        for name, value in (("Delta high current", high), ("Delta low current", low)):
+            if abs(value) > self._limits.max_bias_current:
+                raise LimitError(
+                    f"{self._name}: {name} {value:g} A exceeds the bench limit "
+                    f"max_bias_current = {self._limits.max_bias_current:g} A"
+                )
+        method(high, low, **options)
+
+    def delta_start(self) -> None:
+        self._optional("delta_start")()
+
+    def delta_read(self, *args: Any, **kwargs: Any) -> Any:
+        return self._optional("delta_read")(*args, **kwargs)
+
+    def delta_abort(self) -> None:
+        self._optional("delta_abort")()
 
 
 class SpectrumAnalyserGuard(Guard):

@@ -126,3 +126,32 @@ def test_a_missing_trigger_times_out_with_the_wiring_hint():
         scope.configure([1, 2], 1e9, 1001, 1, 1.5, 0.5)
         with pytest.raises(InstrumentError, match="EXT TRIG"):
             scope.fetch()
+
+
+def test_the_limits_are_the_specs_and_the_dialect_keeps_the_same_ones():
+    """Driver and dialect read one spec (hil.instruments.KEYSIGHT_INFINIIVISION): a set-up at the spec's
+    edge passes both, one step beyond is refused by both."""
+    from hil.instruments import KEYSIGHT_INFINIIVISION as SPEC
+    from hil.sim.chip import ChipDigitizer, OscillatorChip
+    from hil.sim.scpi.dialects import get_dialect
+
+    rate3, memory3 = SPEC.limits(3)
+    assert (rate3, memory3) == (SPEC.max_rate / 2, SPEC.memory // 2) and SPEC.limits(2) == (5e9, 4_000_000)
+    with expected_protocol(KeysightInfiniiVisionDigitizer, []) as scope:
+        for args, match in (
+            (([1, 2, 3], rate3 * 1.01, 100, 1, 1.0), "sample rate"),
+            (([1, 2, 3], 1e9, memory3 // 2 + 1, 2, 1.0), "record"),
+            (([1], 1e9, 100, SPEC.max_segments + 1, 1.0), "segments"),
+            (([1], 1e9, 100, 1, SPEC.channel_range[1] * 1.01), "vertical range"),
+            (([1], 1e9, 100, 1, 1.0, SPEC.offset[1] + 1), "vertical offset"),
+        ):
+            with pytest.raises(ValueError, match=match):
+                scope.configure(*args)
+    d = get_dialect(SPEC.key)(ChipDigitizer(OscillatorChip(hidden=(2,), seed=0)))
+    assert d.execute(b"*IDN?") == SPEC.idn.encode() + b"\n"
+    d.execute(f":CHAN1:RANG {SPEC.channel_range[1]};:ACQ:SEGM:COUN {SPEC.max_segments}".encode())
+    assert d.execute(b"SYST:ERR?") == b'0,"No error"\n'
+    d.execute(f":CHAN1:RANG {SPEC.channel_range[1] * 1.01}".encode())
+    assert d.execute(b"SYST:ERR?").startswith(b"-222")
+    d.execute(f":ACQ:SEGM:COUN {SPEC.max_segments + 1}".encode())
+    assert d.execute(b"SYST:ERR?").startswith(b"-222")

@@ -180,5 +180,27 @@ def test_a_bench_claiming_more_frequency_than_the_installed_option_is_refused():
     from hil.errors import InstrumentError
 
     with expected_protocol(KeysightXSeriesAnalyser, [("*OPT?", "508,EA3")], max_frequency=26.5e9) as sa:
-        with pytest.raises(InstrumentError, match="stops at 8.4e\\+09 Hz"):
+        with pytest.raises(InstrumentError, match="stops at 8.5e\\+09 Hz"):
             sa.configure_sweep(5e9, 100e6, 100e3, 30e3, 501)
+
+
+@pytest.mark.parametrize("options, bench, refused", [
+    ("503", 3.7e9, False), ("503", 4e9, True),  # QCoDeS' N9030B: 503 → 3.7 GHz, 508 → 8.5, 513 → 13.8,
+    ("513,EA3", 13.8e9, False), ("513,EA3", 26.5e9, True),  # 526 → 27, 544 → 44.5 GHz
+    ("526", 26.5e9, False), ("544,P44", 44e9, False), ("508,544", 44e9, False),  # the widest one counts
+    ("EA3,P26", 50e9, False),  # no frequency code known: not checked
+])
+def test_the_frequency_option_codes(options, bench, refused):
+    from hil.errors import InstrumentError
+
+    if refused:
+        with expected_protocol(KeysightXSeriesAnalyser, [("*OPT?", options)], max_frequency=bench) as sa:
+            with pytest.raises(InstrumentError, match="installed frequency option"):
+                sa.configure_sweep(1e9, 1e6, 1e5, 1e5, 501)
+    else:
+        mode = [("*OPT?", options), (":INST:SEL SA", None), (":CONF:SAN", None), (":UNIT:POW DBM", None),
+                (":SWE:POIN? MAX", "40001"), NO_ERROR]
+        setting = [(":FREQ:CENT 1000000000", None), (":FREQ:SPAN 1000000", None), (":BAND 100000", None),
+                   (":BAND:VID 100000", None), (":SWE:POIN 501", None), NO_ERROR]
+        with expected_protocol(KeysightXSeriesAnalyser, mode + setting, max_frequency=bench) as sa:
+            sa.configure_sweep(1e9, 1e6, 1e5, 1e5, 501)

@@ -84,3 +84,24 @@ def test_the_calibration_sheet_must_cover_every_parameter():
 def test_default_settling_time_follows_the_output_filter():
     with expected_protocol(QDAC2Weights, [], hidden=(1,), output_filter="med") as dac:
         assert dac.settling_time == pytest.approx(25 * np.log(2) / (2 * np.pi * 10e3))
+
+
+def test_the_channels_spans_and_grid_are_the_specs_and_the_dialect_keeps_the_same_ones():
+    """Driver and dialect read one spec (hil.instruments.QDEVIL_QDAC2)."""
+    from hil.instruments import QDEVIL_QDAC2 as SPEC
+    from hil.sim.chip import ChipWeights, OscillatorChip
+    from hil.sim.scpi.dialects import get_dialect
+
+    assert (SPEC.channels, SPEC.spans, SPEC.bits) == (24, {"high": 10.0, "low": 2.0}, 25)
+    with expected_protocol(QDAC2Weights, [], hidden=(1,), output_range="low") as dac:  # default bits: the spec's
+        assert dac.ranges["w_ext"][2] == pytest.approx(2 * SPEC.spans["low"] / 2**SPEC.bits)
+    with pytest.raises(ValueError, match=f"1..{SPEC.channels}"):
+        QDAC2Weights("unused", hidden=(1,), channels=[1, 2, SPEC.channels + 1])
+    d = get_dialect(SPEC.key)(ChipWeights(OscillatorChip(hidden=(1,), seed=0)))
+    assert d.execute(b"*IDN?") == SPEC.idn.encode() + b"\n"
+    d.execute(f"sour{SPEC.channels}:volt {SPEC.voltage[1]}".encode())
+    assert d.execute(b"syst:err?") == b'0,"No error"\n'
+    d.execute(f"sour{SPEC.channels + 1}:volt 1".encode())
+    assert b"-114" in d.execute(b"syst:err?")
+    d.execute(f"sour1:rang low;:sour1:volt {SPEC.spans['low'] * 1.01}".encode())
+    assert b"-222" in d.execute(b"syst:err?")

@@ -3,6 +3,8 @@ and refusals that send nothing."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from pymeasure.test import expected_protocol
@@ -12,8 +14,9 @@ from hil.roles import SpectrumAnalyser
 
 ACQUIRE = [("FORM REAL,32", None), ("INIT:CONT OFF", None), ("INIT:IMM;*OPC?", "1")]
 NO_ERROR = ("SYST:ERR?", '0,"No error"')
-#: Before the first configuration: the role's unit (spectrum mode is the FSV's default).
-MODE = [("UNIT:POW DBM", None), NO_ERROR]
+#: Before the first configuration: the model's top frequency checked against the bench, then the role's
+#: unit (spectrum mode is the FSV's default).
+MODE = [("FREQ:STOP? MAX", "1.36E+10"), ("UNIT:POW DBM", None), NO_ERROR]
 
 
 def reply_block(values: np.ndarray) -> bytes:
@@ -120,3 +123,49 @@ def test_bench_controls_use_the_rs_headers():
         sa.trace_mode = "MAXH"
         sa.detector = "APE"
         assert sa.continuous_sweep_enabled is False
+
+
+@pytest.mark.parametrize("model_top, bench", [(7e9, 13.6e9), (3.6e9, 4e9)])
+def test_a_bench_claiming_more_than_the_model_has_is_refused_before_any_setting(model_top, bench):
+    """The FSV's range is the model (FSV3/7/13/30/40), not an *OPT? code: the instrument says its top."""
+    from hil.errors import InstrumentError
+
+    with expected_protocol(RohdeSchwarzFSVAnalyser, [("FREQ:STOP? MAX", f"{model_top:E}")],
+                           max_frequency=bench) as sa:
+        with pytest.raises(InstrumentError, match=re.escape(f"tunes to {model_top:.4g} Hz at most")):
+            sa.configure_sweep(2.5e9, 20e6, 30e3, 10e3, 691)
+
+
+def test_a_bench_within_the_model_passes_and_a_garbled_answer_is_an_error():
+    from hil.errors import InstrumentError
+
+    protocol = [("FREQ:STOP? MAX", "7E9"), ("UNIT:POW DBM", None), NO_ERROR, ("FREQ:CENT 2500000000", None),
+                ("FREQ:SPAN 20000000", None), ("BAND 30000", None), ("BAND:VID 10000", None), ("SWE:POIN 691", None),
+                NO_ERROR]
+    with expected_protocol(RohdeSchwarzFSVAnalyser, protocol, max_frequency=7e9) as sa:
+        sa.configure_sweep(2.5e9, 20e6, 30e3, 10e3, 691)
+    with expected_protocol(RohdeSchwarzFSVAnalyser, [("FREQ:STOP? MAX", "FSV-7")]) as sa:
+        with pytest.raises(InstrumentError, match="not a frequency"):
+            sa.configure_sweep(2.5e9, 20e6, 30e3, 10e3, 691)
+
+
+def test_the_options_check_over_scpi_against_the_fsv_dialect():
+    """The dialect answers FREQ:STOP? MAX with its model's top (the FSV13's 13.6 GHz)."""
+    from hil.errors import InstrumentError
+    from hil.sim.scpi import serve_twins
+    from hil.sim.scpi.recorders import RecordingSpectrumAnalyser
+
+    visa = {"visa_library": "@py", "read_termination": "\n", "write_termination": "\n", "timeout": 5000}
+    group = serve_twins({"sa": ("rs_fsv", RecordingSpectrumAnalyser(line_frequency=2.5e9))})
+    try:
+        sa = RohdeSchwarzFSVAnalyser(group.resources["sa"], max_frequency=13.6e9, **visa)
+        frequency, power = (sa.configure_sweep(2.5e9, 20e6, 30e3, 10e3, 691), sa.sweep())[1]
+        assert frequency[np.argmax(power)] == pytest.approx(2.5e9, abs=50e3) and sa.check_errors() == []
+        sa.close()
+        sa = RohdeSchwarzFSVAnalyser(group.resources["sa"], max_frequency=30e9, **visa)  # an FSV30's claim
+        with pytest.raises(InstrumentError, match="1.36e\\+10 Hz at most"):
+            sa.configure_sweep(2.5e9, 20e6, 30e3, 10e3, 691)
+        assert sa.check_errors() == []
+        sa.close()
+    finally:
+        group.stop()

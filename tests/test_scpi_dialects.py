@@ -266,9 +266,9 @@ def test_2400_sources_current_only_in_current_mode_and_answers_its_elements():
     d = Keithley2400Dialect(twin)
     run(d, b":FORMAT:ELEMENTS VOLTAGE, CURRENT, RESISTANCE, TIME, STATUS")
     run(d, b":SOURCE:CURRENT 1e-3")
-    assert twin.current == 0.0  # still a voltage source
+    assert twin.current == 0.0  # still a voltage source (at 0 V): the current setpoint is kept, not applied
     reading = run(d, b":MEASURE:VOLTAGE?")[0]
-    assert reading.startswith(b"9.91E+37,9.91E+37") and errors(d) == [-221]
+    assert reading.startswith(b"0,0,9.91E+37") and errors(d) == []  # 0 V, 0 A through 200 ohm
     run(d, b":SOURCE:FUNCTION CURR", b":SENSE:VOLTAGE:PROTECTION 5", b"OUTPUT 1")
     assert twin.current == 1e-3 and twin.compliance == 5
     volts, amps, ohms, _, _ = run(d, b":MEASURE:VOLTAGE?")[0].decode().split(",")

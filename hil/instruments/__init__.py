@@ -10,11 +10,14 @@ reference or a hardware-tested public driver.
 from __future__ import annotations
 
 from hil.instruments.analysers import KEYSIGHT_XSERIES, RS_FSV, AnalyserSpec
+from hil.instruments.dacs import QDEVIL_QDAC2, DacSpec
+from hil.instruments.digitizers import KEYSIGHT_INFINIIVISION, DigitizerSpec
 from hil.instruments.generators import KEYSIGHT_33500B, KEYSIGHT_81160A, GeneratorSpec, level_scale, load_ohms
-from hil.instruments.sources import KEITHLEY_2400, KEITHLEY_6221, SourceSpec
+from hil.instruments.sources import KEITHLEY_2400, KEITHLEY_6221, DeltaSpec, SourceSpec
 
 SPECS = {spec.key: spec for spec in (KEYSIGHT_81160A, KEYSIGHT_33500B, KEYSIGHT_XSERIES, RS_FSV,
-                                     KEITHLEY_6221, KEITHLEY_2400)}
+                                     KEITHLEY_6221, KEITHLEY_2400, KEYSIGHT_INFINIIVISION, QDEVIL_QDAC2)}
 
-__all__ = ["SPECS", "AnalyserSpec", "GeneratorSpec", "SourceSpec", "KEYSIGHT_81160A", "KEYSIGHT_33500B",
-           "KEYSIGHT_XSERIES", "RS_FSV", "KEITHLEY_6221", "KEITHLEY_2400", "level_scale", "load_ohms"]
+__all__ = ["SPECS", "AnalyserSpec", "DacSpec", "DeltaSpec", "DigitizerSpec", "GeneratorSpec", "SourceSpec",
+           "KEYSIGHT_81160A", "KEYSIGHT_33500B", "KEYSIGHT_XSERIES", "RS_FSV", "KEITHLEY_6221", "KEITHLEY_2400",
+           "KEYSIGHT_INFINIIVISION", "QDEVIL_QDAC2", "level_scale", "load_ohms"]

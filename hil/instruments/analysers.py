@@ -42,10 +42,14 @@ KEYSIGHT_XSERIES = AnalyserSpec(
     reference_level=(-170.0, 30.0),
     attenuation=(0.0, 70.0),
     detectors=("NORMal", "AVERage", "POSitive", "SAMPle", "NEGative"),
-    frequency_options={"503": 3.6e9, "508": 8.4e9, "513": 13.6e9, "526": 26.5e9, "544": 44e9, "550": 50e9},
+    # The codes and tops of QCoDeS' hardware-tested N9030B driver, which reads *OPT? the same way: the
+    # highest frequency each option tunes to (a little above the nominal 3.6/8.4/13.6/26.5/44 GHz).
+    frequency_options={"503": 3.7e9, "508": 8.5e9, "513": 13.8e9, "526": 27e9, "544": 44.5e9},
     references={
-        "*OPT?": "N9020A MXA configuration guide: frequency options 503/508/513/526 (3.6/8.4/13.6/26.5 GHz); "
-                 "the driver checks the bench's max_frequency against the installed one",
+        "*OPT?": "QCoDeS instrument_drivers/Keysight/N9030B.py (hardware-tested), SpectrumAnalyzerMode: "
+                 "frequency options 503/508/513/526/544 → 3.7/8.5/13.8/27/44.5 GHz, found in *OPT?; the "
+                 "driver checks the bench's max_frequency against the installed one (an unknown or absent "
+                 "code — e.g. 550, which no reference here settles — is not checked)",
         ":INST:SEL SA": f"{_XSA}: INSTrument[:SELect] SA — Spectrum Analyzer mode; in another mode "
                         ":TRAC:DATA? is undefined",
         ":CONF:SAN": f"{_XSA}: CONFigure:SANalyzer — the Swept SA measurement (QCoDeS' Keysight N9030B "
@@ -75,5 +79,12 @@ RS_FSV = AnalyserSpec(
     references={
         "FORM REAL,32": "R&S FSV User Manual, FORMat[:DATA]: REAL,32 blocks are little-endian (no byte-order "
                         "setting); pymeasure's FSL driver reads ASCII traces",
+        "*OPT?": "R&S FSVA/FSV Operating Manual 1176.7510.02, common commands: *OPT? lists B<n> hardware and "
+                 "K<n> software options; the frequency range is not an option but the model (*IDN? device "
+                 "type 'R&S FSV-7', ...), so *OPT? says nothing about max_frequency",
+        "FREQ:STOP? MAX": "R&S SCPI convention (FSL 1300.2519.12 and FSP 1164.4556.12 operating manuals, "
+                          "'Responses to Queries': SENSe:FREQuency:STOP? MAX → the highest stop frequency, "
+                          "e.g. 3.5E9): the driver checks the bench's max_frequency against what the "
+                          "instrument answers",
     },
 )

@@ -5,6 +5,13 @@ output relay — and knows its load only through two hooks: the load's
 resistance and how a delivered current reaches it. :class:`SimBiasSource`
 biases one oscillator of an oscillator sample; the chip's rail source
 (``hil.sim.chip.twins.ChipBiasSource``) is the same instrument on another load.
+
+Served over SCPI, the twin also plays the modes a dialect builds from the role
+methods: a Keithley 2400 sourcing voltage (a voltage V with current compliance
+I_c and a current sign(V)·I_c with voltage compliance |V| give a resistive load
+the same operating point; the current is read through :meth:`load_resistance`),
+and a 6221's Delta test (the two currents in turn, the voltage read after each:
+on a resistive load the Delta reading is R·(I_high − I_low)/2).
 """
 
 from __future__ import annotations
@@ -54,6 +61,11 @@ class CurrentSourceTwin(TwinInstrument):
 
     def in_compliance(self) -> bool:
         return self.output and abs(self.setpoint) * self._resistance() > self.compliance
+
+    def load_resistance(self) -> float:
+        """The load's resistance in ohm (twin-side: what a dialect reads a current through,
+        e.g. a 2400 sourcing voltage, and what a 6221's Delta test measures)."""
+        return float(self._resistance())
 
     def set_current(self, current: float) -> None:
         self._log("set_current", current)

@@ -16,6 +16,7 @@ trigger, if any, holds the first sample: the chip at rest); the Run bit stays
 set until every segment has had its trigger, then the twin's capture is
 fetched and held for transfer. Codes: WORD is signed 16 bits over the
 channel's full range (yincrement = range/65536, yorigin = offset), BYTE 8 bits.
+Ranges, identity and limits: :data:`hil.instruments.KEYSIGHT_INFINIIVISION`, the driver's too.
 """
 
 from __future__ import annotations
@@ -24,14 +25,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hil.instruments import KEYSIGHT_INFINIIVISION as SPEC
 from hil.roles import Digitizer
 from hil.sim.scpi.dialect import Call, Dialect, choice, flag, format_number, method, number
 from hil.sim.scpi.dialects._analyser import ieee_block
 from hil.sim.scpi.errors import ScpiError
 
-N_CHANNELS = 4
-MAX_RATE = 5e9
-MEMORY = 4_000_000
+N_CHANNELS = SPEC.channels
 REFERENCE = {"LEFT": 0.1, "CENT": 0.5, "RIGH": 0.9}  # fraction of the range before the reference point
 SOURCES = tuple(f"CHANnel{n}" for n in range(1, N_CHANNELS + 1))
 
@@ -44,24 +44,25 @@ class ScopeChannel:
 
 
 class KeysightInfiniiVisionDialect(Dialect):
-    name = "keysight_infiniivision"
+    name = SPEC.key
     role = Digitizer
-    idn = "KEYSIGHT TECHNOLOGIES,DSOX4034A,TWIN000001,07.50.2021102830"
+    idn = SPEC.idn
+    options = SPEC.options
 
     COMMANDS = (
         flag(":CHANnel#:DISPlay", "display", scope="channel"),
-        number(":CHANnel#:RANGe", "range", (8e-3, 40.0), unit="V", scope="channel"),
-        number(":CHANnel#:OFFSet", "offset", (-40.0, 40.0), unit="V", scope="channel"),
+        number(":CHANnel#:RANGe", "range", SPEC.channel_range, unit="V", scope="channel"),
+        number(":CHANnel#:OFFSet", "offset", SPEC.offset, unit="V", scope="channel"),
         choice(":TIMebase:REFerence", "reference", ("LEFT", "CENTer", "RIGHt")),
-        number(":TIMebase[:MAIN]:RANGe", "time_range", (2e-9, 500.0), unit="S"),
-        number(":TIMebase[:MAIN]:POSition", "position", (-500.0, 500.0), unit="S"),
+        number(":TIMebase[:MAIN]:RANGe", "time_range", SPEC.time_range, unit="S"),
+        number(":TIMebase[:MAIN]:POSition", "position", SPEC.time_position, unit="S"),
         choice(":ACQuire:MODE", "mode", ("RTIMe", "SEGMented")),
-        number(":ACQuire:SEGMented:COUNt", "segments", (2, 1000), integer=True),
+        number(":ACQuire:SEGMented:COUNt", "segments", (2, SPEC.max_segments), integer=True),
         method(":ACQuire:SRATe", "_srate", write=False),
         choice(":TRIGger:MODE", "trigger_mode", ("EDGE", "GLITch", "PATTern", "TV")),
         choice(":TRIGger[:EDGE]:SOURce", "trigger_source", ("EXTernal",) + SOURCES),
         choice(":TRIGger[:EDGE]:SLOPe", "slope", ("POSitive", "NEGative", "EITHer", "ALTernate")),
-        number(":TRIGger[:EDGE]:LEVel", "level", (-8.0, 8.0), unit="V"),
+        number(":TRIGger[:EDGE]:LEVel", "level", SPEC.trigger_level, unit="V"),
         choice(":WAVeform:SOURce", "source", SOURCES),
         choice(":WAVeform:FORMat", "format", ("WORD", "BYTE", "ASCii")),
         choice(":WAVeform:BYTeorder", "byte_order", ("LSBFirst", "MSBFirst")),
@@ -105,7 +106,7 @@ class KeysightInfiniiVisionDialect(Dialect):
     def sample_rate(self) -> float:
         """The highest rate, 5 GSa/s divided by 1, 2, 4, 5, 10, 20 …, whose record fits the memory."""
         n_on = len(self._on())
-        top, memory = (MAX_RATE, MEMORY) if n_on <= 2 else (MAX_RATE / 2, MEMORY // 2)
+        top, memory = SPEC.limits(n_on)
         segments = self.state.segments if self.state.mode == "SEGM" else 1
         per_segment = memory // segments
         decade = 1
@@ -158,7 +159,7 @@ class KeysightInfiniiVisionDialect(Dialect):
             ready = getattr(self.twin, "ready", None)
             if ready is None or self.call_twin(ready):
                 self._finish()
-        return "8" if self.running else "0"
+        return str(SPEC.run_bit) if self.running else "0"
 
     def _finish(self) -> None:
         p = self.pending

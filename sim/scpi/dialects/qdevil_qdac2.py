@@ -12,7 +12,8 @@ channel drives which parameter, volts per unit) is the twin's
 (``ChipWeights(dac_channels=..., volts_per_unit=...)``, its
 ``dac_calibration()``), as the physical chip's wiring is the chip's. Every
 voltage change is applied at once (set_weights, settle) — a QDAC-II output
-follows its setting, through its filter.
+follows its setting, through its filter. Channels, spans and bits:
+:data:`hil.instruments.QDEVIL_QDAC2`, the driver's too.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hil.instruments import QDEVIL_QDAC2 as SPEC
 from hil.roles import Weights
 from hil.sim.scpi.dialect import Call, Dialect, choice, number
 from hil.sim.scpi.errors import ScpiError
 
-N_CHANNELS = 24
-SPANS = {"HIGH": 10.0, "LOW": 2.0}
-BITS = 25
+N_CHANNELS = SPEC.channels
+SPANS = {name.upper(): span for name, span in SPEC.spans.items()}
+BITS = SPEC.bits
 
 
 @dataclass
@@ -39,12 +41,13 @@ class DacChannel:
 
 
 class QDevilQDAC2Dialect(Dialect):
-    name = "qdevil_qdac2"
+    name = SPEC.key
     role = Weights
-    idn = "QDevil, QDAC-II, TWIN000001, 13-1.57"
+    idn = SPEC.idn
+    options = SPEC.options
 
     COMMANDS = (
-        number("SOURce#:VOLTage[:LEVel][:IMMediate][:AMPLitude]", "volts", (-10.0, 10.0), unit="V", scope="channel",
+        number("SOURce#:VOLTage[:LEVel][:IMMediate][:AMPLitude]", "volts", SPEC.voltage, unit="V", scope="channel",
                check="check_volts", apply="apply_volts"),
         choice("SOURce#:VOLTage:MODE", "mode", ("FIXed", "SWEep", "LIST"), scope="channel"),
         choice("SOURce#:RANGe", "range", ("LOW", "HIGH"), scope="channel", apply="apply_range"),
