@@ -5,23 +5,33 @@ benchmarks/classifier_data.sh and benchmarks/RESULTS.md): training on the
 θ = 50° diagram, evaluation against the physics labels on the θ = 40° diagram
 and on processes never seen in kind (frames every 5 ps over 90 ps; T = 1.5 K).
 
-Variants, all on the 256-quantile profile, 512 sigmoid units, same seed:
+Variants (512 sigmoid units, same seed): on the 256-quantile profile
 
 - ``paper``: three classes, interior points of the training diagram, no class
   ≥ 0.8 → mixed/unknown (the published rule);
 - ``3cal``: three classes on every clear point, the threshold calibrated on
   out-of-fold probabilities of the training diagram (its mixed points are the
   out-of-distribution examples): a calibrated OOD score;
-- ``4cls``: "mixed" learnt as a fourth class from the training diagram's mixed
-  points, threshold 0.8;
-- ``4cal``: the same model, threshold calibrated as for ``3cal``.
+- ``4cls`` / ``4w``: "mixed" learnt as a fourth class from the training
+  diagram's mixed points (``4w``: weighted 0.5 in the loss), τ 0.8 / 0.5;
 
-Thresholds are chosen on the training diagram only (5-fold out-of-fold
-probabilities: the most mixed points flagged while ≥ 97 % of clear ones stay
-right), never on the evaluation sets. The reference net (sorted S_z of every
-spin, 10 000 inputs) is trained as ``--reference`` says. ``--ship`` exports
-the chosen variant (``--ship-variant``) to ``models/shipped/classifier_L100.onnx``
-with its provenance in the metadata, int8 when int8 keeps every decision.
+and on the quantiles plus the reversed-region count of each frame
+(``quantiles+regions``, :func:`hil.models.preprocess.region_features`: sorting
+forgets that a mixed process holds two skyrmions where a clear one holds one):
+
+- ``r4``, ``r4w``: four classes (``r4w``: mixed weighted 0.5), τ 0.5;
+- ``r4cal``: four classes, τ calibrated.
+
+Every candidate (all but ``paper``) is scored on 5-fold out-of-fold
+probabilities of the *training* diagram (clear right + mixed flagged); the best
+score is the variant that ships (``--ship-variant auto``), so the evaluation
+sets never choose. Calibrated thresholds come from the same out-of-fold
+probabilities (the most mixed points flagged while ≥ 97 % of clear ones stay
+right). ``--seed-spread N`` retrains the chosen variant with seeds 0 … N−1 and
+reports each, since one seed is one draw. The reference net (sorted S_z of
+every spin, 10 000 inputs) is trained as ``--reference`` says. ``--ship``
+exports the chosen variant to ``models/shipped/classifier_L100.onnx`` with its
+provenance in the metadata, int8 when int8 keeps every decision.
 
     .venv/bin/python benchmarks/classifier.py --train out/classifier/train_theta50.h5 \\
         --eval out/classifier/eval_theta40.h5 --unseen out/classifier/eval_5ps.h5 out/classifier/eval_T1.5K.h5 --ship
@@ -50,26 +60,32 @@ from _record import provenance, write_result  # noqa: E402
 
 from hil.labels import CLASSES, COLOURS, MIXED, PHYSICS, UNKNOWN  # noqa: E402
 from hil.models.classifier import LABELS, LABELS_WITH_MIXED, ClassifierConfig, export_onnx, save  # noqa: E402
+from hil.models.preprocess import REGION_FEATURES  # noqa: E402
 from hil.models.process_data import interior, read_processes  # noqa: E402
 from hil.models.train_classifier import (calibrate_threshold, evaluate, out_of_fold_probs,  # noqa: E402
                                          predict_probs, train_classifier)
 
 RESULTS = Path(os.environ.get("HIL_RESULTS_DIR") or ROOT / "benchmarks" / "results")
 SHIPPED = ROOT / "models" / "shipped" / "classifier_L100.onnx"
-VARIANTS = {  # name: (labels, training points, threshold rule)
-    "paper": (LABELS, "interior", 0.8),
-    "3cal": (LABELS, "all", "calibrated"),
-    "4cls": (LABELS_WITH_MIXED, "all", 0.8),
-    "4cal": (LABELS_WITH_MIXED, "all", "calibrated"),
-    "4arg": (LABELS_WITH_MIXED, "all", 0.5),
-    "4w": (LABELS_WITH_MIXED, "all-w", 0.5),  # mixed weighted 0.5 in the loss
+VARIANTS = {  # name: (labels, training points, threshold rule, preprocessing)
+    "paper": (LABELS, "interior", 0.8, "quantiles"),
+    "3cal": (LABELS, "all", "calibrated", "quantiles"),
+    "4cls": (LABELS_WITH_MIXED, "all", 0.8, "quantiles"),
+    "4arg": (LABELS_WITH_MIXED, "all", 0.5, "quantiles"),  # the reference run's variant (RESULTS.md)
+    "4w": (LABELS_WITH_MIXED, "all-w", 0.5, "quantiles"),  # mixed weighted 0.5 in the loss (shipped in session 4)
+    "r4": (LABELS_WITH_MIXED, "all", 0.5, "quantiles+regions"),
+    "r4w": (LABELS_WITH_MIXED, "all-w", 0.5, "quantiles+regions"),
+    "r4cal": (LABELS_WITH_MIXED, "all", "calibrated", "quantiles+regions"),
 }
+DEFAULT_VARIANTS = "paper,3cal,4w,r4,r4w,r4cal"
 MIXED_WEIGHT = 0.5
 DESCRIBE = {"paper": "3 classes, interior points, τ = 0.8 (published rule)",
             "3cal": "3 classes, all clear points, τ calibrated (OOD score)",
-            "4cls": "4 classes (mixed learnt), τ = 0.8", "4cal": "4 classes (mixed learnt), τ calibrated",
-            "4arg": "4 classes (mixed learnt), τ = 0.5",
-            "4w": f"4 classes, mixed weighted {MIXED_WEIGHT} in the loss, τ = 0.5"}
+            "4cls": "4 classes (mixed learnt), τ = 0.8", "4arg": "4 classes (mixed learnt), τ = 0.5",
+            "4w": f"4 classes, mixed weighted {MIXED_WEIGHT} in the loss, τ = 0.5",
+            "r4": "4 classes + region counts, τ = 0.5",
+            "r4w": f"4 classes + region counts, mixed weighted {MIXED_WEIGHT}, τ = 0.5",
+            "r4cal": "4 classes + region counts, τ calibrated"}
 
 
 def draw(ax, data, labels, title):
@@ -133,17 +149,22 @@ def main() -> None:
     ap.add_argument("--min-clear", type=float, default=0.97, help="calibration: clear processes kept right (OOF)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--reference", default="4cls", help="variants also trained on the sorted 10 000-input profile "
+    ap.add_argument("--reference", default="", help="variants also trained on the sorted 10 000-input profile "
                                                       "(comma list; empty: none)")
     ap.add_argument("--dt-check", default=None, metavar="RUN.h5",
                     help="points of the training grid simulated at another time step: compare their physics labels")
     ap.add_argument("--name", default="classifier_L100", help="results/NAME.json and NAME.png")
-    ap.add_argument("--variants", default=",".join(VARIANTS), help="quantile variants to train (comma list)")
+    ap.add_argument("--variants", default=DEFAULT_VARIANTS, help="quantile variants to train (comma list)")
+    ap.add_argument("--work", default=str(ROOT / "out" / "classifier"),
+                    help="folder for the trained torch models and ONNX exports (default %(default)s)")
+    ap.add_argument("--seed-spread", type=int, default=5, metavar="N",
+                    help="retrain the chosen variant with seeds 0 … N−1 and report each (0/1: skip)")
     ap.add_argument("--ship", action="store_true", help="export the chosen variant into models/shipped/")
     ap.add_argument("--ship-variant", default="auto",
                     help="variant to ship; auto: the best on the training diagram's out-of-fold score")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    Path(a.work).mkdir(parents=True, exist_ok=True)
     rec = provenance(None, __file__, a.threads)
 
     train_all = read_processes(a.train)
@@ -160,13 +181,18 @@ def main() -> None:
         out["dt_check"] = dt_check(train_all, a.train, a.dt_check)
     kw = dict(epochs=a.epochs, lr=1e-3, seed=a.seed)
 
+    def config_of(kind: str, labels) -> ClassifierConfig:
+        size = {"sorted": L * L, "quantiles": a.quantiles, "quantiles+regions": a.quantiles + REGION_FEATURES}[kind]
+        return ClassifierConfig(preprocessing=kind, input_size=size, hidden=a.hidden, labels=labels)
+
+    def weight_of(points: str):
+        return {MIXED: MIXED_WEIGHT} if points == "all-w" else None
+
     def train_one(kind: str, labels, points: str):
-        size = L * L if kind == "sorted" else a.quantiles
-        cfg = ClassifierConfig(preprocessing=kind, input_size=size, hidden=a.hidden, labels=labels)
+        cfg = config_of(kind, labels)
         data = train_all.subset(interior(train_all)) if points == "interior" else train_all
         t0 = time.perf_counter()
-        weight = {MIXED: MIXED_WEIGHT} if points == "all-w" else None
-        res = train_classifier(data, cfg, progress=False, class_weight=weight, **kw)
+        res = train_classifier(data, cfg, progress=False, class_weight=weight_of(points), **kw)
         return res, cfg, data, time.perf_counter() - t0
 
     def judge(model, threshold) -> dict:
@@ -177,34 +203,40 @@ def main() -> None:
             res[name] = {k: v for k, v in ev.items()}
         return res
 
-    models, oof_scores = {}, {}
-    for name, (labels, points, rule) in [(k, VARIANTS[k]) for k in a.variants.split(",") if k]:
-        key = (tuple(labels), points)
+    models, oof, oof_scores = {}, {}, {}
+    for name, (labels, points, rule, kind) in [(k, VARIANTS[k]) for k in a.variants.split(",") if k]:
+        key = (tuple(labels), points, kind)
         if key not in models:
-            models[key] = train_one("quantiles", labels, points)
-            print(f"  trained {labels} on {points} points in {models[key][3]:.1f} s")
+            models[key] = train_one(kind, labels, points)
+            print(f"  trained {labels} on {points} points ({kind}) in {models[key][3]:.1f} s")
         res, cfg, data, secs = models[key]
-        entry = {"describe": DESCRIBE[name], "train_s": round(secs, 1), "trained_on": res.trained_on,
-                 "best_epoch": res.best_epoch + 1}
-        if rule == "calibrated":
+        entry = {"describe": DESCRIBE[name], "preprocessing": kind, "input_size": cfg.input_size,
+                 "train_s": round(secs, 1), "trained_on": res.trained_on, "best_epoch": res.best_epoch + 1}
+        if points != "interior" and key not in oof:  # the published variant is a reference, not a candidate
             t0 = time.perf_counter()
-            oof = out_of_fold_probs(train_all, ClassifierConfig(**{**cfg.__dict__, "run_ids": []}), folds=a.folds,
-                                    seed=a.seed, epochs=a.epochs, lr=1e-3)
-            tau, cal = calibrate_threshold(oof, train_all.labels, tuple(labels), a.min_clear)
-            entry.update(threshold=tau, calibration={"out_of_fold": {k: cal[k] for k in
-                                                                      ("clear_accuracy", "mixed_flagged", "confusion",
-                                                                       "columns", "rule")},
-                                                     "folds": a.folds, "min_clear": a.min_clear,
-                                                     "seconds": round(time.perf_counter() - t0, 1)})
-            oof_scores[name] = cal["clear_accuracy"] + cal["mixed_flagged"]
+            oof[key] = (out_of_fold_probs(train_all, config_of(kind, labels), folds=a.folds, seed=a.seed,
+                                          epochs=a.epochs, lr=1e-3, class_weight=weight_of(points)),
+                        round(time.perf_counter() - t0, 1))
+        if rule == "calibrated":
+            tau, cal = calibrate_threshold(oof[key][0], train_all.labels, tuple(labels), a.min_clear)
+            entry.update(threshold=tau, calibration={"rule": cal["rule"], "min_clear": a.min_clear})
         else:
             entry["threshold"] = rule
+        if key in oof:  # how the variant does on training processes it never saw: what the choice reads
+            o = evaluate(oof[key][0], train_all.labels, tuple(labels), entry["threshold"])
+            entry["out_of_fold"] = {"clear_accuracy": o["clear_accuracy"], "mixed_flagged": o["mixed_flagged"],
+                                    "confusion": o["confusion"], "columns": o["columns"], "folds": a.folds,
+                                    "seconds": oof[key][1]}
+            oof_scores[name] = o["clear_accuracy"] + o["mixed_flagged"]
         ev = judge(res.model, entry["threshold"])
         entry["eval"] = {k: {kk: vv for kk, vv in v.items() if kk != "decided"} for k, v in ev.items()}
         entry["decided_theta40"] = ev["theta40"]["decided"]
         out["variants"][name] = entry
         e = ev["theta40"]
-        print(f"{name:<6} τ={entry['threshold']:.2f}  θ=40°: clear right {100 * e['clear_accuracy']:.1f} %, "
+        of = entry.get("out_of_fold")
+        print(f"{name:<6} τ={entry['threshold']:.2f}  "
+              + (f"θ=50° out of fold: {100 * of['clear_accuracy']:.1f} / {100 * of['mixed_flagged']:.1f} %  " if of else "")
+              + f"θ=40°: clear right {100 * e['clear_accuracy']:.1f} %, "
               f"mixed flagged {100 * e['mixed_flagged']:.1f} %, all {100 * e['accuracy']:.1f} %  | "
               + confusion_text(e))
         for other in evals:
@@ -214,11 +246,11 @@ def main() -> None:
                       f"{100 * o['mixed_flagged']:.1f} % (n mixed {o['per_class'][MIXED]['n']})")
 
     for name in [v for v in a.reference.split(",") if v]:
-        labels, points, rule = VARIANTS[name]
+        labels, points, rule, _ = VARIANTS[name]
         res, cfg, data, secs = train_one("sorted", labels, points)
         tau = rule if rule != "calibrated" else out["variants"][name]["threshold"]
         ev = judge(res.model, tau)
-        save(res.model, ROOT / "out" / "classifier" / f"sorted_{name}.pt")
+        save(res.model, Path(a.work) / f"sorted_{name}.pt")
         out["reference"][name] = {"describe": f"reference (sorted S_z, {L * L} inputs): {DESCRIBE[name]}",
                                   "threshold": tau, "train_s": round(secs, 1), "best_epoch": res.best_epoch + 1,
                                   "eval": {k: {kk: vv for kk, vv in v.items() if kk != "decided"}
@@ -233,14 +265,17 @@ def main() -> None:
     else:
         chosen = a.ship_variant
     out["chosen"] = chosen
-    labels, points, _ = VARIANTS[chosen]
-    model = models[(tuple(labels), points)][0].model
+    labels, points, _, kind = VARIANTS[chosen]
+    model = models[(tuple(labels), points, kind)][0].model
     model.config.threshold = float(out["variants"][chosen]["threshold"])
-    save(model, ROOT / "out" / "classifier" / f"quantiles_{chosen}.pt")
-    save(model, ROOT / "out" / "classifier" / "quantiles.pt")  # what benchmarks/streaming.py labels with
+    save(model, Path(a.work) / f"quantiles_{chosen}.pt")
+    save(model, Path(a.work) / "quantiles.pt")  # what benchmarks/streaming.py labels with
     how = "out-of-fold on the training diagram" if a.ship_variant == "auto" else "--ship-variant"
     out["chosen_by"] = how
     print(f"chosen ({how}): {chosen} — {DESCRIBE[chosen]}")
+    if a.seed_spread > 1:  # one seed is one draw: how much the figures move with the seed alone
+        out["seed_spread"] = seed_spread(chosen, a, train_all, evals, config_of(kind, labels),
+                                         weight_of(points), float(model.config.threshold))
 
     # the chosen model's trade-off on the evaluation set: clear right against mixed flagged, per threshold
     final = predict_probs(model, evals["theta40"].frames)[:, -1]
@@ -261,14 +296,37 @@ def main() -> None:
     print(f"→ {RESULTS / (a.name + '.json')}, {RESULTS / (a.name + '.png')}")
 
 
+def seed_spread(chosen: str, a, train_all, evals: dict, cfg, weight, threshold: float) -> dict:
+    """The chosen variant retrained with seeds 0 … N−1: clear right and mixed flagged per evaluation set and seed."""
+    per_seed = {name: {"clear_right": [], "mixed_flagged": []} for name in evals}
+    for seed in range(a.seed_spread):
+        res = train_classifier(train_all, ClassifierConfig(**{**cfg.__dict__, "run_ids": []}), epochs=a.epochs,
+                               lr=1e-3, seed=seed, progress=False, class_weight=weight)
+        for name, data in evals.items():
+            ev = evaluate(predict_probs(res.model, data.frames)[:, -1], data.labels, cfg.labels, threshold)
+            per_seed[name]["clear_right"].append(round(ev["clear_accuracy"], 4))
+            per_seed[name]["mixed_flagged"].append(round(ev["mixed_flagged"], 4))
+    out = {"variant": chosen, "seeds": list(range(a.seed_spread)), "threshold": threshold, "per_set": {}}
+    for name, v in per_seed.items():
+        out["per_set"][name] = {**v, "median_clear_right": float(np.median(v["clear_right"])),
+                                "median_mixed_flagged": float(np.median(v["mixed_flagged"])),
+                                "min_clear_right": min(v["clear_right"]), "min_mixed_flagged": min(v["mixed_flagged"])}
+    t = out["per_set"]["theta40"]
+    print(f"seeds 0–{a.seed_spread - 1} of {chosen}, θ = 40°: clear right {t['clear_right']} (median "
+          f"{100 * t['median_clear_right']:.1f} %), mixed flagged {t['mixed_flagged']} (median "
+          f"{100 * t['median_mixed_flagged']:.1f} %)")
+    return out
+
+
 def equivalent_cli(name: str, threshold: float, a) -> str:
     """The `hil train classifier` line that trains the same model (same seed, data and settings)."""
-    labels, points, _ = VARIANTS[name]
+    labels, points, _, kind = VARIANTS[name]
     flags = ["--interior"] if points == "interior" else []
     if MIXED in labels:
         flags.append("--mixed")
     if points == "all-w":
         flags += ["--mixed-weight", f"{MIXED_WEIGHT:g}"]
+    flags += ["--preprocessing", kind]
     return (f"hil train classifier {a.train} {' '.join(flags)} --threshold {threshold:g} --quantiles {a.quantiles} "
             f"--hidden {a.hidden} --epochs {a.epochs} --seed {a.seed} --out model.pt; "
             "hil export classifier model.pt model.onnx --int8").replace("  ", " ")
@@ -295,9 +353,9 @@ def ship(model, chosen: str, out: dict, evals: dict, a) -> dict:
         "threshold_calibration": v.get("calibration"),
         "lattice_trained": out["train"]["spec"].get("size"),
     }
-    fp32 = ROOT / "out" / "classifier" / "shipped_fp32.onnx"
+    fp32 = Path(a.work) / "shipped_fp32.onnx"
     export_onnx(model, fp32, **meta)
-    i8 = ROOT / "out" / "classifier" / "shipped_int8.onnx"
+    i8 = Path(a.work) / "shipped_int8.onnx"
     export_onnx(model, i8, int8=True, **meta)
     s32, s8 = StepSession(fp32), StepSession(i8)
     same, worst = True, 0.0

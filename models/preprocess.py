@@ -7,6 +7,14 @@ sits (any permutation of the lattice gives the same profile); resampling the
 sorted profile to a fixed number of quantiles makes one model serve any
 lattice or camera size. Sorting lives here, in numpy, not in the ONNX graph:
 TopK in the graph measured ~50× slower than ``np.sort`` on these machines.
+
+Sorting also forgets where the reversed spins are, and that is what tells a
+mixed process (two skyrmions, a skyrmion beside a stripe) from a clear one
+with the same S_z histogram. ``kind="quantiles+regions"`` appends
+:data:`REGION_FEATURES` shape numbers to the quantiles: how many reversed
+regions the frame holds and how much of the reversed area lies outside the
+largest one (:func:`region_features`; the lattice is read as periodic, like
+the twin's).
 """
 
 from __future__ import annotations
@@ -15,7 +23,15 @@ from functools import lru_cache
 
 import numpy as np
 
-KINDS = ("sorted", "quantiles")
+from hil.regions import region_sizes
+
+KINDS = ("sorted", "quantiles", "quantiles+regions")
+#: Shape numbers appended by ``quantiles+regions`` (see :func:`region_features`).
+REGION_FEATURES = 4
+#: Reversed regions smaller than this (spins) are noise, not a skyrmion (the physics label's rule).
+MIN_REGION = 3
+#: Region counts above this read as "many" (keeps the input bounded).
+MAX_REGIONS = 8
 
 
 def profile(frames: np.ndarray, kind: str, size: int) -> np.ndarray:
@@ -26,6 +42,8 @@ def profile(frames: np.ndarray, kind: str, size: int) -> np.ndarray:
     ``kind="sorted"``: the sorted S_z of every spin; ``size`` must equal H·W.
     ``kind="quantiles"``: ``size`` evenly spaced quantiles of it (midpoints
     (k + ½)/size, linear interpolation), for any H·W ≥ 2.
+    ``kind="quantiles+regions"``: ``size − REGION_FEATURES`` quantiles, then
+    :func:`region_features` (needs (N, H, W) frames: regions need the image).
     """
     frames = np.asarray(frames, dtype=np.float32)
     if frames.ndim < 2:
@@ -39,11 +57,19 @@ def profile(frames: np.ndarray, kind: str, size: int) -> np.ndarray:
         if n != size:
             raise ValueError(f"the model expects {size} spins per frame (sorted profile); this frame has {n}")
         return ordered
-    if kind == "quantiles":
+    if kind in ("quantiles", "quantiles+regions"):
         if n < 2:
             raise ValueError("quantile resampling needs at least 2 values per frame")
-        lo, hi, w = _quantile_weights(n, size)
-        return ordered[..., lo] * (1 - w) + ordered[..., hi] * w
+        n_q = size if kind == "quantiles" else size - REGION_FEATURES
+        if n_q < 1:
+            raise ValueError(f"{kind} needs more than {REGION_FEATURES} inputs, got {size}")
+        lo, hi, w = _quantile_weights(n, n_q)
+        quantiles = ordered[..., lo] * (1 - w) + ordered[..., hi] * w
+        if kind == "quantiles":
+            return quantiles
+        if frames.ndim < 3 or min(frames.shape[-2:]) < 2:
+            raise ValueError(f"{kind} needs (N, H, W) frames of at least 2 × 2 spins, got shape {frames.shape}")
+        return np.concatenate([quantiles, region_features(frames)], axis=-1)
     raise ValueError(f"unknown preprocessing {kind!r}; known: {', '.join(KINDS)}")
 
 
@@ -57,3 +83,28 @@ def _quantile_weights(n: int, size: int) -> tuple[np.ndarray, np.ndarray, np.nda
     for a in (lo, hi, w):
         a.flags.writeable = False
     return lo, hi, w
+
+
+def region_features(frames: np.ndarray) -> np.ndarray:
+    """(…, H, W) S_z → (…, 2) float32: regions reversed against the frame's background, and their spread.
+
+    Feature 0: the number of reversed regions of ≥ :data:`MIN_REGION` spins,
+    capped at :data:`MAX_REGIONS` and divided by it (one skyrmion: 1/8).
+    Feature 1: the fraction of the reversed spins (in those regions) that lie
+    outside the largest one — 0 for one skyrmion, large for several. The
+    background is the sign of the frame's median S_z.
+    """
+    frames = np.asarray(frames, dtype=np.float32)
+    lead, (h, w) = frames.shape[:-2], frames.shape[-2:]
+    flat = frames.reshape(-1, h, w)
+    background = np.where(np.median(flat.reshape(len(flat), -1), axis=1) >= 0, 1.0, -1.0).astype(np.float32)
+    frame_of, sizes = region_sizes(flat * background[:, None, None] < 0, periodic=True)
+    big = sizes >= MIN_REGION
+    frame_of, sizes = frame_of[big], sizes[big]
+    count = np.bincount(frame_of, minlength=len(flat))
+    total = np.bincount(frame_of, weights=sizes, minlength=len(flat))
+    largest = np.zeros(len(flat))
+    np.maximum.at(largest, frame_of, sizes)
+    spread = np.divide(total - largest, total, out=np.zeros(len(flat)), where=total > 0)
+    out = np.stack([count == 0, count == 1, count >= 2, spread], axis=-1).astype(np.float32)
+    return out.reshape(*lead, REGION_FEATURES)

@@ -26,12 +26,13 @@ def test_the_shipped_model_loads_with_its_provenance():
     path = shipped_model()
     assert path.exists() and path.stat().st_size <= 5_000_000
     s = StepSession()  # no path: the shipped model
-    assert s.path == path and s.kind == "quantiles"
+    assert s.path == path and s.kind == "quantiles+regions"
     for key in ("training_command", "data", "date", "code", "accuracy", "version"):
         assert key in s.meta, key
     assert s.meta["data"]["train"]["size"] == 100
     theta40 = s.meta["accuracy"]["theta40"]
-    assert theta40["clear_right"] >= 0.9  # what the benchmark measured travels with the file
+    # what the benchmark measured travels with the file: issue 15's targets on the θ = 40° set
+    assert theta40["clear_right"] >= 0.95 and theta40["mixed_flagged"] >= 0.70
 
 
 @pytest.fixture(scope="module")

@@ -44,8 +44,11 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
     if args.interior:
         data = data.subset(interior(data))
     h, w = data.frames.shape[-2:]
-    size = h * w if args.preprocessing == "sorted" else args.quantiles
     from hil.models.classifier import LABELS, LABELS_WITH_MIXED
+    from hil.models.preprocess import REGION_FEATURES
+
+    size = {"sorted": h * w, "quantiles": args.quantiles,
+            "quantiles+regions": args.quantiles + REGION_FEATURES}[args.preprocessing]
 
     config = ClassifierConfig(preprocessing=args.preprocessing, input_size=size, hidden=args.hidden,
                               labels=LABELS_WITH_MIXED if args.mixed else LABELS, threshold=args.threshold)
@@ -237,9 +240,10 @@ def register_train(models: argparse._SubParsersAction) -> None:
     p = models.add_parser("classifier", help="the skyrmion-process classifier on stored processes")
     p.add_argument("runs", nargs="+", metavar="STORE.h5", help="stores of process-diagram runs to train on")
     p.add_argument("--run", default=None, help="train on this run of the (one) store only (default: all its runs)")
-    p.add_argument("--preprocessing", choices=["quantiles", "sorted"], default="quantiles",
-                   help="sorted S_z of every spin (the published input) or N quantiles of it (default)")
-    p.add_argument("--quantiles", type=int, default=256, help="N for --preprocessing quantiles")
+    p.add_argument("--preprocessing", choices=["quantiles", "quantiles+regions", "sorted"], default="quantiles",
+                   help="sorted S_z of every spin (the published input), N quantiles of it (default), or the "
+                        "quantiles plus the count of reversed regions (what tells a mixed process; the shipped model)")
+    p.add_argument("--quantiles", type=int, default=256, help="N for --preprocessing quantiles(+regions)")
     p.add_argument("--hidden", type=int, default=512, help="recurrent sigmoid units")
     p.add_argument("--interior", action="store_true", help="keep only diagram points whose grid neighbours agree")
     p.add_argument("--mixed", action="store_true",

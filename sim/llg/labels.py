@@ -28,9 +28,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 from hil.labels import BREATHING, COLLAPSE, MIXED, PHYSICS, SWITCHING
+from hil.regions import sizes_in_frame
 
 from .observables import topological_charge
 
@@ -48,34 +48,6 @@ class StateSummary:
     Q: float
 
 
-def _regions(mask: np.ndarray, periodic: bool) -> list[int]:
-    """Sizes of the 4-connected True regions of ``mask``, wrapping if periodic."""
-    lab, n = ndimage.label(mask)
-    if n == 0:
-        return []
-    parent = list(range(n + 1))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    if periodic:
-        for a, b in ((lab[0, :], lab[-1, :]), (lab[:, 0], lab[:, -1])):
-            for i, j in zip(a, b):
-                if i and j:
-                    ri, rj = find(int(i)), find(int(j))
-                    if ri != rj:
-                        parent[ri] = rj
-    sizes: dict[int, int] = {}
-    counts = np.bincount(lab.ravel(), minlength=n + 1)
-    for i in range(1, n + 1):
-        r = find(i)
-        sizes[r] = sizes.get(r, 0) + int(counts[i])
-    return sorted(sizes.values(), reverse=True)
-
-
 def summarise_state(spins, periodic: bool = True, min_region: int = 3) -> StateSummary:
     """Background, reversed regions and Q of one state (3, L, L)."""
     spins = np.asarray(spins, dtype=np.float64)
@@ -87,7 +59,7 @@ def summarise_state(spins, periodic: bool = True, min_region: int = 3) -> StateS
     q = float(topological_charge(spins, periodic))
     if background == 0:
         return StateSummary(0, 0, (), q)
-    sizes = [s for s in _regions(sz * background < 0, periodic) if s >= min_region]
+    sizes = sizes_in_frame(sz * background < 0, periodic, min_region)
     return StateSummary(background, len(sizes), tuple(sizes), q)
 
 
