@@ -56,7 +56,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _record import provenance, write_result  # noqa: E402
+from _record import keep_weights, provenance, write_result  # noqa: E402
 
 from hil.labels import CLASSES, COLOURS, MIXED, PHYSICS, UNKNOWN  # noqa: E402
 from hil.models.classifier import LABELS, LABELS_WITH_MIXED, ClassifierConfig, export_onnx, save  # noqa: E402
@@ -270,6 +270,7 @@ def main() -> None:
     model.config.threshold = float(out["variants"][chosen]["threshold"])
     save(model, Path(a.work) / f"quantiles_{chosen}.pt")
     save(model, Path(a.work) / "quantiles.pt")  # what benchmarks/streaming.py labels with
+    out["weights"] = keep_weights(RESULTS, f"{a.name}_{chosen}.pt", model)  # digest; the ONNX ships the model
     how = "out-of-fold on the training diagram" if a.ship_variant == "auto" else "--ship-variant"
     out["chosen_by"] = how
     print(f"chosen ({how}): {chosen} — {DESCRIBE[chosen]}")
@@ -299,14 +300,17 @@ def main() -> None:
 def seed_spread(chosen: str, a, train_all, evals: dict, cfg, weight, threshold: float) -> dict:
     """The chosen variant retrained with seeds 0 … N−1: clear right and mixed flagged per evaluation set and seed."""
     per_seed = {name: {"clear_right": [], "mixed_flagged": []} for name in evals}
+    digests: list[str] = []
     for seed in range(a.seed_spread):
         res = train_classifier(train_all, ClassifierConfig(**{**cfg.__dict__, "run_ids": []}), epochs=a.epochs,
                                lr=1e-3, seed=seed, progress=False, class_weight=weight)
+        digests.append(keep_weights(RESULTS, f"{a.name}_{chosen}_seed{seed}.pt", res.model)["sha256"])
         for name, data in evals.items():
             ev = evaluate(predict_probs(res.model, data.frames)[:, -1], data.labels, cfg.labels, threshold)
             per_seed[name]["clear_right"].append(round(ev["clear_accuracy"], 4))
             per_seed[name]["mixed_flagged"].append(round(ev["mixed_flagged"], 4))
-    out = {"variant": chosen, "seeds": list(range(a.seed_spread)), "threshold": threshold, "per_set": {}}
+    out = {"variant": chosen, "seeds": list(range(a.seed_spread)), "threshold": threshold, "per_set": {},
+           "sha256": digests}
     for name, v in per_seed.items():
         out["per_set"][name] = {**v, "median_clear_right": float(np.median(v["clear_right"])),
                                 "median_mixed_flagged": float(np.median(v["mixed_flagged"])),

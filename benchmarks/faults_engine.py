@@ -19,12 +19,17 @@ expected); finished records lost (must be 0); outputs confirmed off (the VISA
 answer, and the CLI's own read-back line).
 
     .venv/bin/python benchmarks/faults_engine.py --trials 10
-    .venv/bin/python benchmarks/faults_engine.py --trials 100 --faults SIGKILL
+    .venv/bin/python benchmarks/faults_engine.py --trials 100 --faults SIGKILL --name faults_engine_sigkill
+
+Writes results/<name>.json (default faults_engine; ``$HIL_RESULTS_DIR`` or benchmarks/results/): per fault
+tried, survived, finished records lost, outputs off, CLI read-back lines, with command, machine, date, load
+and code version (``_record.py``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import signal
 import subprocess
@@ -35,10 +40,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(os.environ.get("HIL_RESULTS_DIR") or ROOT / "benchmarks" / "results")  # run_all --quick: elsewhere
 
 from hil.app.cli_twins import ServedTwins  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _record import provenance, write_result  # noqa: E402
 from tests.test_exits import plugin_environment  # noqa: E402
 LIMITS = """
 [limits]
@@ -207,17 +215,37 @@ def trial(fault: str, served: Served, folder: Path, env: dict, rng: random.Rando
             "err": err if not (survived and off and said) else ""}
 
 
-def main() -> int:
+def parse_faults(text: str) -> tuple[list[str], list[str]]:
+    """(faults, unknown) from a comma list; a name with a comma of its own ("resume, changed bench") is
+    taken whole."""
+    faults, unknown, pieces = [], [], [x.strip() for x in text.split(",")]
+    i = 0
+    while i < len(pieces):
+        for j in range(len(pieces), i, -1):  # the longest run of pieces that is one name
+            name = ", ".join(pieces[i:j])
+            if name in FAULTS:
+                faults.append(name)
+                i = j
+                break
+        else:
+            if pieces[i]:
+                unknown.append(pieces[i])
+            i += 1
+    return faults, unknown
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=10, help="trials per fault")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--faults", default=",".join(FAULTS), help=f"comma list of: {', '.join(FAULTS)}")
-    args = parser.parse_args()
+    parser.add_argument("--name", default="faults_engine", help="results/NAME.json (default %(default)s)")
+    args = parser.parse_args(argv)
+    header = provenance(argv, __file__)
     rng = random.Random(args.seed)
-    faults = [f.strip() for f in args.faults.split(",")]
-    unknown = sorted(set(faults) - set(FAULTS))
-    if unknown:
-        parser.error(f"unknown fault(s) {', '.join(unknown)}; known: {', '.join(FAULTS)}")
+    faults, unknown = parse_faults(args.faults)
+    if unknown or not faults:
+        parser.error(f"unknown fault(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(FAULTS)}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         env = plugin_environment(folder / "plugin")  # the hung and slow analysers of tests/test_exits.py
@@ -248,8 +276,16 @@ def main() -> int:
     print("|---|---|---|---|---|---|")
     for fault, tried, survived, lost, off, said in rows:
         print(f"| {fault} | {tried} | {survived} | {lost} | {off} | {said} |")
-    print(f"\n{time.time() - start:.0f} s in all")
-    return 0 if all(s == t and lost == 0 and o == t and c == t for _, t, s, lost, o, c in rows) else 1
+    wall = time.time() - start
+    print(f"\n{wall:.0f} s in all")
+    ok = all(s == t and lost == 0 and o == t and c == t for _, t, s, lost, o, c in rows)
+    keys = ("tried", "survived", "finished_records_lost", "outputs_off", "cli_read_back")
+    write_result(RESULTS / f"{args.name}.json", {
+        **header, "trials": args.trials, "seed": args.seed, "faults": faults,
+        "results": {fault: dict(zip(keys, counts)) for fault, *counts in rows},
+        "all_survived": ok, "wall_s": round(wall, 1)})
+    print(f"→ {RESULTS / (args.name + '.json')}")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
 """Calibrate μ_s: the α = 0.36, θ = 40° triple at L = 100 must read
 breathing / switching / collapse for t_w = 8 / 28 / 40 ps.
 
-The three processes run batched as one (3, 3, 100, 100) tensor. Writes
-benchmarks/results/llg_calibration[_mu<μ_s>][_dt<dt>].json (labels, Q and M_z per
-frame, final observables, wall time) and a PNG of the S_z frames.
+The three processes run batched as one (3, 3, L, L) tensor. Writes
+benchmarks/results/llg_calibration[_L<L>][_mu<μ_s>][_dt<dt>].json (labels, Q and M_z per
+frame, final observables, wall time) and a PNG of the S_z frames (_L only when L ≠ 100).
 
     .venv/bin/python benchmarks/llg_calibration.py            # μ_s = 0.7
     .venv/bin/python benchmarks/llg_calibration.py --mu-s 0.6 0.8
+    .venv/bin/python benchmarks/llg_calibration.py --L 32     # ≈ 10 s: the code path only (run_all --quick);
+                                                              # the labels are calibrated at L = 100
 """
 
 from __future__ import annotations
@@ -41,7 +43,6 @@ def run(mu_s: float, L: int, dt_fs: float, threads: int, compile_mode) -> dict:
         "what": "mu_s calibration: alpha=0.36, theta=40 deg, B0=2 T, t_p=40 ps, T=0",
         "machine": f"{platform.node()} ({platform.processor() or platform.machine()}), "
                    f"torch {torch.__version__}, {threads} thread(s), shared with other jobs",
-        "date": "2026-11-21",
         "params": {"L": L, "J_meV": params.J, "D_meV": params.D, "K_meV": params.K,
                    "mu_s_muB": mu_s, "periodic": params.periodic},
         "dt_fs": dt_fs,
@@ -59,7 +60,8 @@ def run(mu_s: float, L: int, dt_fs: float, threads: int, compile_mode) -> dict:
         "final_Mz": np.round(r.final_M[:, 2], 4).tolist(),
         "wall_s": round(wall, 1),
     }
-    tag = (f"_mu{mu_s:g}" if abs(mu_s - 0.7) > 1e-12 else "") + (f"_dt{dt_fs:g}" if dt_fs != 2.0 else "")
+    tag = ((f"_L{L}" if L != 100 else "") + (f"_mu{mu_s:g}" if abs(mu_s - 0.7) > 1e-12 else "")
+           + (f"_dt{dt_fs:g}" if dt_fs != 2.0 else ""))
     RESULTS.mkdir(parents=True, exist_ok=True)
     from _record import save  # command, machine, date, load, code version (benchmarks/_record.py)
     save(RESULTS / f"llg_calibration{tag}.json", out, __file__)
@@ -92,7 +94,7 @@ def _plot(r, widths, path: Path, mu_s: float) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mu-s", type=float, nargs="+", default=[0.7])
-    ap.add_argument("--L", type=int, default=100)
+    ap.add_argument("--L", type=int, default=100, help="lattice size (default 100, the calibrated one)")
     ap.add_argument("--dt-fs", type=float, default=2.0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-compile", action="store_true")

@@ -15,7 +15,12 @@ same alone (``--seed k --seeds 1``) or beside any other seeds — bit for bit
 on one thread (tests/test_oscillator_net.py trains a seed both ways and
 compares). The 50/50 split is fixed. One thread, as on the 2-core CI box.
 ``--limit N`` keeps N digits (quick runs). Writes
-benchmarks/results/oscillator_<name>.json with the per-seed accuracies.
+benchmarks/results/oscillator_<name>.json with the per-seed accuracies and,
+per seed, the sha256 of its trained weights (``seed_digests``: the digest a
+solo run of that seed gives, so any seed can be retrained and checked on its
+own), and keeps the trained weights of every setting in
+results/models/oscillator_<name>[_<i>].npz (all seeds of the setting, stacked
+as the ensemble holds them; ≈ 16 kB a seed compressed; setting i of a sweep).
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _record import provenance, write_result  # noqa: E402
+from _record import keep_weights, provenance, weights_digest, write_result  # noqa: E402
 from hil.models.ctrnn import CTRNN  # noqa: E402
 from hil.models.digits import load_digits_sequences  # noqa: E402
 from hil.models.oscillator_net import OscillatorNet  # noqa: E402
@@ -56,8 +61,16 @@ def parse_drive_gain(text: str, tau: float) -> float:
         raise ValueError(f"--drive-gain must be a number, 'gamma' or 'K*gamma', got {text!r}") from None
 
 
+def seed_digests(model) -> list[str]:
+    """sha256 of each member's trained weights, as a one-member network of its seed holds them (E = 1):
+    the digest ``hil train oscillator-net --seed k`` / ``--seed k --seeds 1`` gives for seed k."""
+    state = model.state_dict()
+    return [weights_digest({k: v[i:i + 1] for k, v in state.items()}) for i in range(model.ensemble)]
+
+
 def run_setting(net: str, seeds: int, epochs: int, lr0: float, lr_decay: float, log, first_seed: int = 0,
-                limit: int | None = None, **kw) -> dict:
+                limit: int | None = None, keep: tuple[str, str] | None = None, **kw) -> dict:
+    """Train the seeds of one setting; ``keep`` = (results folder, file name) keeps the weights there."""
     data = load_digits_sequences(limit=limit)
     model = NETS[net](ensemble=seeds, seed=first_seed, **kw)
     t0 = time.perf_counter()
@@ -80,6 +93,8 @@ def run_setting(net: str, seeds: int, epochs: int, lr0: float, lr_decay: float, 
         "seconds": time.perf_counter() - t0,
         "seconds_per_epoch_per_seed": (time.perf_counter() - t0) / epochs / seeds,
         "history_median_accuracy": [100 * statistics.median(a) for a in hist.accuracy],
+        "weights_sha256": seed_digests(model),
+        **({"weights": keep_weights(keep[0], keep[1], model)} if keep else {}),
     }
 
 
@@ -138,10 +153,11 @@ def main(argv=None) -> int:
     settings = [base] if not args.sweep else [
         dict(base, **{args.sweep: float(v)}) for v in args.values.split(",") if v.strip()]
     results = []
-    for s in settings:
+    for i, s in enumerate(settings):
         log(f"{args.net} {s} seeds={args.seeds} epochs={args.epochs} lr0={args.lr0}")
+        keep = (out.parent, f"oscillator_{name}" + (f"_{i}" if args.sweep else "") + ".npz")
         r = run_setting(args.net, args.seeds, args.epochs, args.lr0, args.lr_decay, log, first_seed=args.seed,
-                        limit=args.limit, **s)
+                        limit=args.limit, keep=keep, **s)
         log(f"→ median {r['median']:.2f} %  mean {r['mean']:.2f} ± {r['std']:.2f} %  [{r['min']:.1f}, {r['max']:.1f}]")
         results.append({"settings": s, **r})
         record = {**header, "net": args.net, "seeds": args.seeds, "first_seed": args.seed, "epochs": args.epochs,

@@ -14,13 +14,26 @@ overwritten by small runs; ``--full`` writes to ``benchmarks/results/``.
 The run's own record, ``run_all_<mode>.json`` in the same folder, holds the
 measured duration and exit status of every figure.
 
-``--quick`` checks that every benchmark still runs end to end (the numbers
-are meaningless at these sizes); figures that need a trained model or data
-that take long to make (classifier, Spin-NODE, stray field) run their
-model-free parts only and say so. ``--full`` regenerates the data and the
-models from their seeds (one thread: bit for bit on the same torch build and
-CPU) and then measures; the estimates are the durations in RESULTS.md
-(2-core VM, under load).
+``--quick`` runs every figure end to end at tiny sizes, so no benchmark can
+rot (the numbers are meaningless at these sizes): the figures that need data
+and trained models make them small first — the classifier from 24 × 24
+diagrams and 3 epochs, the Spin-NODEs from 200–400-point traces and 20
+iterations, the stray-field CNN from 96 ellipses and 1 epoch, the μ_s
+calibration at L = 32. Their data and models go to a scratch folder,
+``out/results-quick/<figure>/`` (the ``{work}`` of the commands below), wiped
+before the figure runs; nothing is written to out/classifier/, out/spin_node/,
+out/stray/ or models/shipped/. About 5 minutes on the 2-core VM under load;
+figures whose optional package is missing (optuna, Spirit) are skipped and
+say so.
+
+``--full`` regenerates the data and the models from their seeds (one thread:
+bit for bit on the same torch build and CPU) and then measures; the
+estimates are the durations in RESULTS.md (2-core VM, under load). The
+stores its commands append to (``fresh``: the diagrams, the device_response
+traces) are removed first, so a second run does not train on data twice.
+Each benchmark that trains a model records the sha256 of its weights
+(``_record.weights_digest``) and keeps small ones in ``<results>/models/``
+(tests/test_reproducible_models.py: same seed, same weights, per family).
 """
 
 from __future__ import annotations
@@ -28,6 +41,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -44,8 +58,13 @@ B = "benchmarks"
 CTRNN_SEARCHED = ["--lr0", "0.02357", "--lr-decay", "8.445", "--tau", "3.028", "--drive-gain", "5.689*gamma",
                   "--input-gain", "5.431", "--init-scale", "0.464", "--readout", "x"]
 SPIN_BENCH = "benches/spin_node.toml"
+W = "{work}"  # quick mode: the figure's scratch folder, out/results-quick/<figure>/ (wiped before it runs)
+TINY_DIAGRAM = ["--alpha", "0.02:0.6:5", "--t-w", "2ps:40ps:6", "--size", "24", "--dt", "5fs", "--threads", "1",
+                "--yes", "--quiet"]  # 30 points, ≈ 25 s; its interior points still hold two classes
+ENGINE_FAULTS = "SIGINT x1,SIGINT x2,SIGTERM,SIGHUP,hung instrument,resume, changed bench"
 
-# name: {"quick": [argv, ...] or None, "full": [argv, ...], "estimate_s": full duration, "needs": module, "why": text}
+# name: {"quick": [argv, ...] or None, "full": [argv, ...], "estimate_s": full duration, "needs": module, "why": text,
+#        "fresh": [paths the full commands append to: removed before the figure runs]}
 FIGURES: dict[str, dict] = {
     "oscillator_osc": {
         "quick": [[PY, f"{B}/oscillator_digits.py", "--net", "osc", "--seeds", "2", "--epochs", "2", "--limit", "240",
@@ -90,8 +109,8 @@ FIGURES: dict[str, dict] = {
                    "--beyond-fs", "20"]],
         "full": [[PY, f"{B}/llg_convergence.py"]],
         "estimate_s": 1800},
-    "llg_calibration": {
-        "quick": None, "why": "three 80 ps LLG processes; no small size keeps the labels meaningful (L = 32: ≈ 1 min)",
+    "llg_calibration": {  # quick: L = 32 (≈ 10 s); its labels mean nothing (μ_s is calibrated at L = 100)
+        "quick": [[PY, f"{B}/llg_calibration.py", "--L", "32"]],
         "full": [[PY, f"{B}/llg_calibration.py"]],
         "estimate_s": 1800},
     "llg_throughput": {
@@ -112,9 +131,23 @@ FIGURES: dict[str, dict] = {
         "quick": [[PY, f"{B}/scpi_roundtrip.py", "--reps", "20"]],
         "full": [[PY, f"{B}/scpi_roundtrip.py"]],
         "estimate_s": 60},
-    "classifier": {
-        "quick": None, "why": "needs the L = 100 diagrams of classifier_data.sh (≈ 30 min of LLG at load 2–4) and training",
+    "classifier": {  # quick: classifier_data.sh's five diagrams at L = 24 on small grids, then the benchmark
+        "quick": [
+            [HIL, "sim", "diagram", "--theta", "50", *TINY_DIAGRAM, "--out", f"{W}/train_theta50.h5",
+             "--plot", f"{W}/train_theta50.png"],
+            [HIL, "sim", "diagram", "--theta", "40", *TINY_DIAGRAM, "--out", f"{W}/eval_theta40.h5"],
+            [HIL, "sim", "diagram", "--theta", "40", "--alpha", "0.1,0.5", "--t-w", "4ps,36ps", "--size", "24",
+             "--dt", "5fs", "--frames", "5ps", "--temperature", "1.5K", "--threads", "1", "--yes", "--quiet",
+             "--out", f"{W}/eval_5ps_T1.5K.h5"],
+            [HIL, "sim", "diagram", "--theta", "50", "--alpha", "0.165,0.455", "--t-w", "9.6ps", "--size", "24",
+             "--dt", "2fs", "--threads", "1", "--yes", "--quiet", "--out", f"{W}/dt2fs_theta50.h5"],
+            [PY, f"{B}/classifier.py", "--train", f"{W}/train_theta50.h5", "--eval", f"{W}/eval_theta40.h5",
+             "--unseen", f"{W}/eval_5ps_T1.5K.h5", "--dt-check", f"{W}/dt2fs_theta50.h5", "--epochs", "3",
+             "--folds", "2", "--variants", "paper,3cal,4w,r4cal", "--reference", "paper", "--seed-spread", "2",
+             "--name", "classifier_quick", "--work", W]],
         "full": [["bash", f"{B}/classifier_data.sh"]],  # data, then benchmarks/classifier.py (trains both models, seed 0)
+        "fresh": [f"out/classifier/{n}.h5" for n in ("train_theta50", "eval_theta40", "eval_5ps", "eval_T1.5K",
+                                                     "dt2fs_theta50")],
         "estimate_s": 3600},
     "streaming": {
         "quick": [[PY, f"{B}/streaming.py", "--models", "quantiles", "--latency-frames", "200", "--throughput-frames", "400",
@@ -122,8 +155,28 @@ FIGURES: dict[str, dict] = {
         "full": [[PY, f"{B}/streaming.py",  # after "classifier", whose run leaves the trained quantiles model "--models", "quantiles,reference-int8,reference",
                   "--rates", "2000,3000,5000,7000,8000,10000", "--latency-frames", "4000"]],
         "estimate_s": 600},
-    "spin_node": {
-        "quick": None, "why": "needs the device_response traces (18 min of LLG) and two trained Spin-NODEs (≈ 20 min)",
+    "spin_node": {  # quick: the same chain on 200/400-point traces, 20 training iterations, every part small
+        "quick": [
+            [HIL, "run", "device_response", "--bench", SPIN_BENCH, "--param", "records=2", "--param", "points=200",
+             "--quiet", "--out", f"{W}/skyrmion.h5"],
+            [HIL, "run", "device_response", "--bench", SPIN_BENCH, "--param", "records=1", "--param", "points=200",
+             "--param", "seed=1000", "--quiet", "--out", f"{W}/skyrmion_test.h5"],
+            [HIL, "run", "device_response", "--bench", SPIN_BENCH, "--param", "drive=current", "--param", "records=2",
+             "--param", "points=400", "--quiet", "--out", f"{W}/oscillator.h5"],
+            [HIL, "run", "device_response", "--bench", SPIN_BENCH, "--param", "drive=current", "--param", "records=1",
+             "--param", "points=400", "--param", "seed=1000", "--quiet", "--out", f"{W}/oscillator_test.h5"],
+            [HIL, "train", "spin-node", f"{W}/skyrmion.h5", "--observe", "mz", "--inputs", "field", "--hidden", "50",
+             "--lr-final", "1e-4", "--max-iters", "20", "--threshold", "0.01", "--eval-every", "10", "--threads", "1",
+             "--quiet", "--out", f"{W}/node_skyrmion.pt"],
+            [HIL, "train", "spin-node", f"{W}/oscillator.h5", "--observe", "power_dbm", "--inputs", "current",
+             "--hidden", "100", "--lr-final", "1e-4", "--max-iters", "20", "--threshold", "0.025", "--eval-every", "10",
+             "--threads", "1", "--quiet", "--out", f"{W}/node_oscillator.pt"],
+            [PY, f"{B}/spin_node.py", "prediction", "--case", "skyrmion", "--dir", W],
+            [PY, f"{B}/spin_node.py", "prediction", "--case", "oscillator", "--dir", W],
+            [PY, f"{B}/spin_node.py", "speed", "--samples", "20", "--repeats", "1", "--dir", W],
+            [PY, f"{B}/spin_node.py", "reservoir", "--mg", "12", "--segments", "2", "--max-h", "2", "--dir", W],
+            [PY, f"{B}/spin_node.py", "onnx", "--steps", "50", "--dir", W]],
+        "fresh": [f"out/spin_node/{n}.h5" for n in ("skyrmion", "skyrmion_test", "oscillator", "oscillator_test")],
         "full": [
             [HIL, "run", "device_response", "--bench", SPIN_BENCH, "--param", "records=10", "--param", "points=1000",
              "--out", "out/spin_node/skyrmion.h5"],
@@ -145,15 +198,31 @@ FIGURES: dict[str, dict] = {
             [PY, f"{B}/spin_node.py", "reservoir"],
             [PY, f"{B}/spin_node.py", "onnx"]],
         "estimate_s": 3600},
-    "stray_field": {
-        "quick": None, "why": "needs 5 000 generated samples and the 40-epoch CNN (26 min)",
+    "stray_field": {  # quick: 96 generated ellipses (64 to train), 1 epoch, the skyrmion test at one height
+        "quick": [[HIL, "train", "stray-field", "--data", f"{W}/shapes.h5", "--samples", "96", "--train", "64",
+                   "--epochs", "1", "--threads", "1", "--quiet", "--out", f"{W}/stray.onnx"],
+                  [PY, f"{B}/stray_field.py", "--model", f"{W}/stray.onnx", "--data", f"{W}/shapes.h5",
+                   "--heights", "20e-9", "--offsets", "2"]],
         "full": [[HIL, "train", "stray-field", "--data", "out/stray/shapes.h5", "--epochs", "40", "--out", "out/stray/stray40.onnx"],
                  [PY, f"{B}/stray_field.py", "--model", "out/stray/stray40.onnx", "--data", "out/stray/shapes.h5"]],
         "estimate_s": 1800},
+    "faults_engine": {  # the two tables of RESULTS.md (signals; SIGKILL + resume), each its own JSON
+        "quick": [[PY, f"{B}/faults_engine.py", "--trials", "1"]],
+        "full": [[PY, f"{B}/faults_engine.py", "--trials", "20", "--faults", ENGINE_FAULTS],
+                 [PY, f"{B}/faults_engine.py", "--trials", "100", "--faults", "SIGKILL", "--seed", "11",
+                  "--name", "faults_engine_sigkill"]],
+        "estimate_s": 600},
 }
 
 
-def run_figure(name: str, fig: dict, mode: str, env: dict, log) -> dict:
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def run_figure(name: str, fig: dict, mode: str, env: dict, log, out: Path | None = None) -> dict:
     cmds = fig[mode]
     if cmds is None:
         return {"status": "skipped", "why": fig.get("why", "")}
@@ -161,7 +230,22 @@ def run_figure(name: str, fig: dict, mode: str, env: dict, log) -> dict:
     if need and importlib.util.find_spec(need) is None:
         return {"status": "skipped", "why": fig.get("why", f"needs {need}")}
     t0 = time.perf_counter()
-    rec = {"commands": [" ".join(c) for c in cmds], "status": "ok"}
+    rec: dict = {"status": "ok"}
+    if any(W in arg for c in cmds for arg in c):  # a scratch folder of its own, empty at the start
+        work = (out or ROOT / "out" / "results-quick") / name
+        _remove(work)
+        work.mkdir(parents=True)
+        where = os.path.relpath(work, ROOT) if work.resolve().is_relative_to(ROOT) else str(work)
+        cmds = [[arg.replace(W, where) for arg in c] for c in cmds]
+        rec["work"] = where
+    if mode == "full":  # stores the commands append to: a second run must not train on data twice
+        gone = [f for f in fig.get("fresh", []) if (ROOT / f).exists()]
+        for f in gone:
+            log(f"[{name}] removing {f} (regenerated from its seed)")
+            _remove(ROOT / f)
+        if gone:
+            rec["removed"] = gone
+    rec["commands"] = [" ".join(c) for c in cmds]
     for cmd in cmds:
         log(f"[{name}] {' '.join(cmd)}")
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
@@ -205,7 +289,7 @@ def main(argv=None) -> int:
     record = {**header, "mode": mode, "results_dir": str(out), "figures": {}}
     t0 = time.perf_counter()
     for n in names:
-        r = run_figure(n, FIGURES[n], mode, env, log)
+        r = run_figure(n, FIGURES[n], mode, env, log, out)
         if mode == "full":
             r["estimate_s"] = FIGURES[n]["estimate_s"]
         record["figures"][n] = r

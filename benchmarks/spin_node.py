@@ -10,6 +10,11 @@ Each part writes ``benchmarks/results/spin_node_<part>.json``. Models and traces
     python benchmarks/spin_node.py prediction --case skyrmion|oscillator
     python benchmarks/spin_node.py speed | reservoir | onnx
 
+``--dir DIR`` (every part) reads the models and traces from DIR instead of out/spin_node/ and writes its
+scratch files there (``benchmarks/run_all.py --quick`` points it at out/results-quick/spin_node/).
+``prediction`` records the sha256 of the model's weights (``_record.weights_digest``) and keeps a copy of
+the model file in results/models/ (16 kB and 47 kB at the published sizes).
+
 The twin in ``speed`` and ``reservoir`` is the bench's skyrmion sample (same lattice, α, step,
 relaxed state) run through its batched LLG integrator directly, so batch 64 is possible.
 """
@@ -33,7 +38,7 @@ from hil.models.spin_node.train import predict_traces
 from hil.protocols.device_response import period_amplitudes, sine_drive
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "out" / "spin_node"
+OUT = ROOT / "out" / "spin_node"  # models and traces; --dir replaces it
 RESULTS = Path(os.environ.get("HIL_RESULTS_DIR") or ROOT / "benchmarks" / "results")  # run_all --quick points it elsewhere
 BENCH = ROOT / "benches" / "spin_node.toml"
 CASES = {"skyrmion": ("mz", ["field"]), "oscillator": ("power_dbm", ["current"])}
@@ -58,6 +63,8 @@ def write(name: str, data: dict) -> None:
 
 def prediction(case: str) -> None:
     observe, inputs = CASES[case]
+    from _record import keep_weights
+
     model = load(OUT / f"node_{case}.pt")
     test = load_traces(OUT / f"{case}_test.h5", observe, inputs)
     pred = predict_traces(model, test)
@@ -66,6 +73,8 @@ def prediction(case: str) -> None:
            "nrmse_test": nrmse(np.concatenate(pred), np.concatenate([t.y for t in test])), "nrmse_per_trace": per,
            "training": model.meta.history | {"traces": len(model.meta.training_traces)}}
     out["training"].pop("iteration", None), out["training"].pop("loss", None)
+    out["model"] = {"file": _rel(OUT / f"node_{case}.pt"),
+                    **keep_weights(RESULTS, f"node_{case}.pt", model, source=OUT / f"node_{case}.pt")}
     if case == "oscillator":
         out.update(_noise_floor(test, pred))
     write(f"prediction_{case}", out)
@@ -82,9 +91,12 @@ def _noise_floor(test, pred) -> dict:
     quiet.write_text(text)
     h5 = OUT / "oscillator_test_quiet.h5"
     h5.unlink(missing_ok=True)
+    # the test set's own drives (records, points, seed) again, without the noise
+    with Store(OUT / "oscillator_test.h5", "r") as store:
+        params = store.run(store.run_ids()[-1]).attrs["params"]
+    keep = {k: params[k] for k in ("drive", "records", "points", "seed")}
     with Store(h5) as store, load_bench(quiet).open() as bench:
-        run_procedure(get_procedure("device_response"), bench, store,
-                      {"drive": "current", "records": 2, "points": 5000, "seed": 1000}, progress=False)
+        run_procedure(get_procedure("device_response"), bench, store, keep, progress=False)
     clean = load_traces(h5, "power_dbm", ["current"])
     noisy_y = np.concatenate([t.y for t in test])
     clean_y = np.concatenate([t.y for t in clean])
@@ -276,28 +288,36 @@ def onnx_parity(steps: int) -> None:
         got = ort.rollout(s0, un)
         rows.append({"batch": b, "steps": steps, "max_abs_diff_normalised": float(np.abs(got - ref).max()),
                      "max_abs_diff_mz": float(np.abs(got - ref)[:, :, 0].max() * model.meta.y_std)})
-    write("onnx", {"file": str(path.relative_to(ROOT)), "bytes": path.stat().st_size, "rows": rows,
+    write("onnx", {"file": _rel(path), "bytes": path.stat().st_size, "rows": rows,
                    "dynamic_batch": "exported with batch 2, run with 1 and 8"})
 
 
+def _rel(path: Path) -> str:
+    return str(path.resolve().relative_to(ROOT)) if path.resolve().is_relative_to(ROOT) else str(path)
+
+
 def main() -> None:
+    global OUT
     torch.set_num_threads(1)
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="part", required=True)
-    q = sub.add_parser("prediction")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--dir", default=str(OUT), help="folder of the models and traces (default %(default)s)")
+    q = sub.add_parser("prediction", parents=[common])
     q.add_argument("--case", choices=sorted(CASES), required=True)
-    q = sub.add_parser("speed")
+    q = sub.add_parser("speed", parents=[common])
     q.add_argument("--samples", type=int, default=40)
     q.add_argument("--repeats", type=int, default=5)
-    q = sub.add_parser("reservoir")
+    q = sub.add_parser("reservoir", parents=[common])
     q.add_argument("--mg", type=int, default=240)
     q.add_argument("--segments", type=int, default=24)
     q.add_argument("--nodes", type=int, default=10)
     q.add_argument("--ridge", type=float, default=1e-4)
     q.add_argument("--max-h", type=int, default=30)
-    q = sub.add_parser("onnx")
+    q = sub.add_parser("onnx", parents=[common])
     q.add_argument("--steps", type=int, default=1000)
     a = p.parse_args()
+    OUT = Path(a.dir)
     if a.part == "prediction":
         prediction(a.case)
     elif a.part == "speed":

@@ -11,7 +11,9 @@ heights d (pixel d/2, 32 × 32, 2 µT noise) and lateral offsets. Its B_z is
 that of the out-of-plane texture (1 + m_z)/2 with 2 M_s (uniform background:
 no field; Bloch: ∇·m_xy = 0), so the map is scaled with 2 M_s and the truth is
 (1 + m_z)/2 — the part of the texture the field can show at all.
-Writes results/stray_field.json and results/stray_field_examples.png.
+Writes results/stray_field.json and results/stray_field_examples.png. The JSON records the sha256 of the
+trained weights (``_record.weights_digest`` of the .pt checkpoint beside the ONNX file); the weights are kept
+in results/models/ only when small (the published CNN's checkpoint is ≈ 0.66 MB: digest only).
 """
 
 from __future__ import annotations
@@ -151,7 +153,11 @@ def main() -> None:
                        "best_epoch": (training.get("best") or {}).get("epoch")},
         "png": png.name,
     }
-    from _record import save  # command, machine, date, load, code version (benchmarks/_record.py)
+    from _record import keep_weights, save  # command, machine, date, load, code version (benchmarks/_record.py)
+
+    checkpoint = model_path.with_suffix(".pt")
+    result["model"] = {"file": str(model_path), "checkpoint": str(checkpoint),
+                       **keep_weights(RESULTS, f"{args.name}.pt", checkpoint, source=checkpoint)}
     save(RESULTS / f"{args.name}.json", result, __file__)
     v = result["validation"]
     print(f"validation (n = {v['n']}): MSE |m| {v['mse_amplitude']:.3e} (zero map {zero_mse:.3e}; published 9.55e-4), "
