@@ -219,3 +219,45 @@ def test_pacer_never_runs_ahead_of_its_rate_and_refuses_a_bad_one():
     assert pacer.next_at == pytest.approx(late + 1 / 2000.0)
     with pytest.raises(HilError, match="rate must be > 0"):
         Pacer(0.0)
+
+
+def test_a_busy_poll_that_lost_its_core_gives_way_for_a_while():
+    """A spin turn that finds more than SPIN_PREEMPTED_S passed since the last (the core was taken) stops spinning:
+    the receiver blocks in poll, as a sleeping one, for ``backoff_s``."""
+    from hil.stream import SPIN_PREEMPTED_S, Receiver
+
+    ctx = zmq.Context()
+    a, b = ctx.socket(zmq.PAIR), ctx.socket(zmq.PAIR)
+    port = a.bind_to_random_port("tcp://127.0.0.1")
+    b.connect(f"tcp://127.0.0.1:{port}")
+    try:
+        rx = Receiver(a, spin_s=10.0, poll_ms=30, backoff_s=0.3)
+        assert rx.take() == [] and rx.backoffs == 0  # a spin turn: returns at once
+        time.sleep(SPIN_PREEMPTED_S * 3)  # as if the scheduler gave the core away
+        t0 = time.perf_counter()
+        assert rx.take() == [] and rx.backoffs == 1
+        assert time.perf_counter() - t0 >= 0.025  # it slept in poll instead of spinning
+        t0 = time.perf_counter()
+        rx.take()
+        assert time.perf_counter() - t0 >= 0.025 and rx.backoffs == 1  # still giving way
+        b.send(b"x")
+        assert rx.take() == [[b"x"]]
+        time.sleep(0.3)
+        rx.last = time.perf_counter()
+        t0 = time.perf_counter()
+        assert rx.take() == [] and time.perf_counter() - t0 < 0.02  # spinning again
+    finally:
+        a.close(0)
+        b.close(0)
+        ctx.term()
+
+
+def test_label_refuses_a_core_it_may_not_run_on(capsys):
+    import os
+
+    from hil.app.cli import main
+
+    if not hasattr(os, "sched_setaffinity"):
+        pytest.skip("no os.sched_setaffinity here")
+    assert main(["stream", "label", "--cpu", "100000", "--in", "tcp://127.0.0.1:1", "--out", "tcp://127.0.0.1:0"]) == 1
+    assert "--cpu 100000: this process may run on cores" in capsys.readouterr().err

@@ -13,13 +13,29 @@ DEFAULT_IN = "tcp://127.0.0.1:5555"
 DEFAULT_OUT = "tcp://127.0.0.1:5556"
 
 
+def _note(text: str) -> None:
+    print(f"  {text}", file=sys.stderr, flush=True)
+
+
 def _publisher(args: argparse.Namespace):
     from hil.stream import FramePublisher
 
-    pub = FramePublisher(args.endpoint, allow_remote=args.allow_remote)
-    print(f"publishing on {pub.endpoint}; waiting up to {args.wait:g} s for labellers on every shard", file=sys.stderr)
+    pub = FramePublisher(args.endpoint, allow_remote=args.allow_remote, ack_timeout=args.ack_timeout, on_note=_note)
+    print(f"publishing stream {pub.stream} on {pub.endpoint}; waiting up to {args.wait:g} s for labellers on "
+          "every shard", file=sys.stderr, flush=True)
     pub.wait_for_subscribers(args.wait)
     return pub
+
+
+def _account(pub, finish: bool, prog: str) -> int:
+    """End the stream (``finish``: send its summary and wait for the last acknowledgements) and say in one line
+    whether every frame was labelled; 1 if some were not."""
+    acct = pub.finish() if finish else pub.accounting()
+    if acct.ok:
+        print(f"{prog}: {acct.line()}", file=sys.stderr, flush=True)
+        return 0
+    print(f"hil: error: {prog}: {acct.line()}", file=sys.stderr, flush=True)
+    return 1
 
 
 def _noting(frames, times: list[float]):
@@ -79,64 +95,96 @@ def cmd_publish(args: argparse.Namespace) -> int:
                         yield k, {"process": process, "amplitude": args.amplitude, "width": width, "delay": delay,
                                   "frames_published": n, "frame_times": np.asarray(sent, dtype=float)}
 
+                finished = False
                 try:
                     run = execute(store, "stream_publish", params, args.processes, fire, bench_text=spec.text,
                                   batch=args.processes, prepare=bench.pulse_generator.output_on, progress=False)
+                    finished = True
                 finally:
+                    rc = _account(pub, finished, "hil stream publish")  # unlabelled frames: say how many
                     pub.close()
         finally:
             report_shutdown(bench)
         print(f"run {run.run_id}: {run.status}, {len(run.completed())} processes recorded → {args.out}",
               file=sys.stderr)
-    return 0
+    return rc
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from hil.stream import Pacer, publish_process
+    from hil.stream import Pacer, StreamStalled, publish_process
     from hil.models.process_data import read_processes
 
     data = read_processes(args.run_file, args.run)
     pacer = Pacer(args.rate) if args.rate else None
     pub = _publisher(args)
+    finished = False
     try:
         for pid, frames in zip(data.ids, data.frames):
             times = [k / args.rate if args.rate else float(k) for k in range(len(frames))]
             publish_process(pub, pid, zip(times, frames), rate=pacer)
         print(f"replayed {len(data)} processes ({pub.sent} messages, back-pressure {pub.backpressure})",
               file=sys.stderr)
+        finished = True
+    except StreamStalled:
+        pass  # said in the accounting line
     finally:
+        rc = _account(pub, finished, "hil stream replay")
         pub.close()
-    return 0
+    return rc
 
 
 def cmd_label(args: argparse.Namespace) -> int:
     from hil.models.classifier_onnx import StepSession
     from hil.stream import SHARDS, Labeller
 
+    if args.cpu is not None:
+        _pin(args.cpu)
     session = StepSession(args.model, threads=args.threads)
     labeller = Labeller(session, args.inbound, args.outbound, index=args.index, count=args.count,
                         process_timeout=args.timeout, allow_remote=args.allow_remote, frame_every=args.frames_every)
     print(f"labeller {args.index}/{args.count}: {args.inbound} → {labeller.out_endpoint} "
-          f"({len(labeller.shards)} of {SHARDS} shards); Ctrl-C to stop", file=sys.stderr)
+          f"({len(labeller.shards)} of {SHARDS} shards{f', core {args.cpu}' if args.cpu is not None else ''}); "
+          "Ctrl-C to stop", file=sys.stderr, flush=True)
     try:
-        labeller.run(spin_s=args.spin_ms * 1e-3)
+        labeller.run(spin_s=args.spin_ms * 1e-3, spin_backoff_s=args.spin_backoff_ms * 1e-3)
     except KeyboardInterrupt:
         pass
     finally:
         st = labeller.stats
+        backoffs = f", busy-polling gave way {st.spin_backoffs} times (machine busy)" if args.spin_ms else ""
         print(f"labeller: {st.frames} frames, {st.processes_done} processes, {st.gaps} gaps, "
               f"{st.duplicates} duplicates and {st.out_of_order} out-of-order frames not stepped, "
-              f"{st.malformed} malformed dropped, {st.timed_out} timed out", file=sys.stderr)
+              f"{st.malformed} malformed dropped, {st.timed_out} timed out, {st.reports} stream reports{backoffs}",
+              file=sys.stderr)
         for line in list(labeller.errors)[-10:]:
             print(f"  {line}", file=sys.stderr)
         labeller.close()
     return 0
 
 
+def _pin(cpu: int) -> None:
+    """Run this process on core ``cpu`` only (Linux): a labeller with a core to itself, away from other work."""
+    import os
+
+    from hil.errors import HilError
+
+    if not hasattr(os, "sched_setaffinity"):
+        raise HilError("--cpu needs os.sched_setaffinity (Linux)")
+    allowed = sorted(os.sched_getaffinity(0))
+    if cpu not in allowed:
+        raise HilError(f"--cpu {cpu}: this process may run on cores {', '.join(map(str, allowed))} only")
+    os.sched_setaffinity(0, {cpu})
+
+
 def cmd_watch(args: argparse.Namespace) -> int:
+    """Print labels as they come and, per stream, once its labellers have reported, what was lost and where.
+
+    Exits after ``--count`` final labels or ``--streams`` streams (else on Ctrl-C); non-zero when a label was
+    lost (unless ``--allow-loss``).
+    """
     from hil.app.view_stream import label_line  # one line format, shared with `hil view`
     from hil.labels import UNKNOWN
-    from hil.stream import LabelLog, LabelTally, watch
+    from hil.stream import LabelLog, LabelTally, StreamAudit, watch
 
     log = store = None
     if args.store:
@@ -146,11 +194,17 @@ def cmd_watch(args: argparse.Namespace) -> int:
         run = store.create_run("stream_labels", {"endpoints": args.endpoints})
         log = LabelLog(run)
     tally = LabelTally()
+    audit = StreamAudit(expected=len(set(args.endpoints)), timeout=args.report_timeout)
     stop = threading.Event()
+    losses: list = []
+    malformed: list[str] = []
 
     legend: list[str] = []
 
     def show(h: dict) -> None:
+        audit(h)
+        if h["kind"] == "report":
+            return
         tally(h)
         classes = h.get("classes")
         if isinstance(classes, list) and [str(c) for c in classes] != legend:
@@ -167,19 +221,51 @@ def cmd_watch(args: argparse.Namespace) -> int:
         if log is not None:
             log(h)
 
+    def done() -> bool:
+        for loss in audit.poll():
+            losses.append(loss)
+            print("\n".join(loss.lines()), flush=True)
+            if args.streams and len(losses) >= args.streams:
+                stop.set()
+        return stop.is_set()
+
+    def bad(line: str) -> None:
+        malformed.append(line)
+        if len(malformed) <= 10:
+            print(f"watch: {line}", file=sys.stderr, flush=True)
+
     try:
-        watch(args.endpoints, show, until=stop.is_set, spin_s=args.spin_ms * 1e-3,
+        watch(args.endpoints, show, until=done, spin_s=args.spin_ms * 1e-3, malformed=bad,
+              kinds=(b"label", b"final", b"report"),
               ready=lambda: print(f"watching {', '.join(args.endpoints)}", file=sys.stderr, flush=True))
     except KeyboardInterrupt:
         pass
     finally:
         print(f"watch: {tally.labels} labels, {tally.finals} final labels, {tally.missing} labels missing",
               file=sys.stderr)
+        for note in list(audit.notes)[-10:]:
+            print(f"watch: {note}", file=sys.stderr)
+        lost = sum(loss.total.lost for loss in losses)
+        if losses:
+            print(f"watch: {len(losses)} streams reported, {lost} frames' labels lost"
+                  f"{f', {len(malformed)} malformed messages dropped' if malformed else ''}", file=sys.stderr)
         if store is not None:
             run.finish("complete")
             store.close()
             print(f"{log.written} processes' labels → {args.store} (run {run.run_id})", file=sys.stderr)
-    return 0
+    if args.allow_loss:
+        return 0
+    return 1 if any(loss.lost for loss in losses) or tally.missing else 0
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value < 1e6:
+        raise argparse.ArgumentTypeError(f"must be > 0 seconds, got {text}")
+    return value
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -189,6 +275,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     def endpoint_args(p):
         p.add_argument("--endpoint", default=DEFAULT_IN, help="where to publish frames (default %(default)s)")
         p.add_argument("--wait", type=float, default=30.0, help="seconds to wait for labellers on every shard")
+        p.add_argument("--ack-timeout", type=_positive, default=10.0, metavar="SECONDS",
+                       help="seconds: a labeller silent this long (no heartbeat, no acknowledgement) counts as gone; "
+                            "a full queue this long is an error; and the longest wait, at the end, for the last "
+                            "labels (default %(default)g). Exit 1, saying how many frames went unlabelled per "
+                            "labeller, when some did")
         p.add_argument("--allow-remote", action="store_true", help="allow binding beyond loopback")
 
     p = stream.add_parser("publish", help="run processes on the bench's sample and publish each frame as it comes")
@@ -229,7 +320,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timeout", type=float, default=30.0, help="close a silent process after this many seconds")
     p.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
     p.add_argument("--spin-ms", type=float, default=0.0,
-                   help="busy-poll this long after each frame before sleeping: lower latency for a core (default 0)")
+                   help="busy-poll this long after each frame before sleeping: lower latency for a core; it gives "
+                        "way when it finds the machine busy (--spin-backoff-ms; default 0: never busy-poll)")
+    p.add_argument("--spin-backoff-ms", type=float, default=1000.0, metavar="MS",
+                   help="with --spin-ms: when a busy-poll turn finds its core taken (> 2 ms away), sleep between "
+                        "frames for this many ms before busy-polling again (0: never give way; default %(default)g)")
+    p.add_argument("--cpu", type=int, default=None, metavar="CORE",
+                   help="run on this core only (Linux; e.g. one kept free of other work)")
     p.add_argument("--allow-remote", action="store_true")
     p.set_defaults(func=cmd_label)
 
@@ -237,6 +334,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("endpoints", nargs="*", default=[DEFAULT_OUT], metavar="ENDPOINT")
     p.add_argument("--finals-only", action="store_true", help="print only each process's final label")
     p.add_argument("--count", type=int, default=0, help="exit after this many final labels (0: run until Ctrl-C)")
+    p.add_argument("--streams", type=int, default=0,
+                   help="exit after this many streams' loss reports (0: run until Ctrl-C or --count)")
+    p.add_argument("--report-timeout", type=_positive, default=10.0, metavar="SECONDS",
+                   help="seconds to wait, after a stream's first labeller report, for the other labellers' "
+                        "(default %(default)g)")
+    p.add_argument("--allow-loss", action="store_true", help="exit 0 even when labels were lost")
     p.add_argument("--store", help="append each process's labels to this HDF5 file")
     p.add_argument("--spin-ms", type=float, default=0.0, help="busy-poll this long after each label before sleeping")
     p.set_defaults(func=cmd_watch)
