@@ -40,7 +40,7 @@ from pymeasure.instruments.validators import strict_range
 
 from hil.drivers._checks import ErrorChecked, check
 from hil.drivers._transport import disable_nagle
-from hil.instruments import KEITHLEY_2400, KEITHLEY_6221
+from hil.instruments import KEITHLEY_2400, KEITHLEY_6221, fixed_range
 
 K6221_CURRENT_RANGE = KEITHLEY_6221.current  # A
 K6221_COMPLIANCE_RANGE = KEITHLEY_6221.compliance  # V
@@ -65,12 +65,6 @@ def _positive(name: str, value, top: float, unit: str, model: str) -> float:
     if not 0 < value <= top:
         raise ValueError(f"{name} {value:.6g} {unit} is outside the {model}'s range (0, {top:g}] {unit}")
     return value
-
-
-def _fixed_range(value: float, ranges: tuple[float, ...], overrange: float) -> float | None:
-    """The smallest fixed range that holds ``value`` (with the instrument's over-range), as the
-    instrument picks it for ``…:RANG <value>``; None beyond the largest."""
-    return next((r for r in ranges if r * overrange >= abs(value) - 1e-15), None)
 
 
 def _number(reply: str) -> float:
@@ -436,30 +430,19 @@ class Keithley2400Bias(_BiasOutput, ErrorChecked, Keithley2400):
         """Once: source function and range, sense function(s) at ``nplc`` and their range, 2- or
         4-wire. A current source senses VOLT; a voltage source senses CURR and VOLT (concurrently,
         so the voltage reading is the real output in compliance, not the programmed level)."""
-        if self.source == "current":
-            self.source_mode = "current"
-            if self.source_range is None:
-                self.source_current_range_auto_enabled = True
-            else:
-                self.source_current_range = self.source_range
-            self.write(":SENS:FUNC 'VOLT'")
-            self.write(f":SENS:VOLT:NPLC {self.nplc:g}")
-            if self.sense_range is None:
-                self.write(":SENS:VOLT:RANG:AUTO ON")
-            else:
-                self.write(f":SENS:VOLT:RANG {self.sense_range:.6g}")
+        sense, functions = ("VOLT", "'VOLT'") if self.source == "current" else ("CURR", "'CURR','VOLT'")
+        self.source_mode = self.source
+        # pymeasure's source_{current|voltage}_range[_auto_enabled]
+        if self.source_range is None:
+            setattr(self, f"source_{self.source}_range_auto_enabled", True)
         else:
-            self.source_mode = "voltage"
-            if self.source_range is None:
-                self.source_voltage_range_auto_enabled = True
-            else:
-                self.source_voltage_range = self.source_range
-            self.write(":SENS:FUNC 'CURR','VOLT'")
-            self.write(f":SENS:CURR:NPLC {self.nplc:g}")
-            if self.sense_range is None:
-                self.write(":SENS:CURR:RANG:AUTO ON")
-            else:
-                self.write(f":SENS:CURR:RANG {self.sense_range:.6g}")
+            setattr(self, f"source_{self.source}_range", self.source_range)
+        self.write(f":SENS:FUNC {functions}")
+        self.write(f":SENS:{sense}:NPLC {self.nplc:g}")
+        if self.sense_range is None:
+            self.write(f":SENS:{sense}:RANG:AUTO ON")
+        else:
+            self.write(f":SENS:{sense}:RANG {self.sense_range:.6g}")
         self.write(f":SYST:RSEN {'ON' if self.four_wire else 'OFF'}")
         self.check_step(f"{self.source}-source set-up")
         self._configured = True
@@ -474,7 +457,7 @@ class Keithley2400Bias(_BiasOutput, ErrorChecked, Keithley2400):
         ranges = KEITHLEY_2400.current_ranges if self.source == "current" else KEITHLEY_2400.voltage_ranges
         unit = "A" if self.source == "current" else "V"
         if self.source_range is not None:
-            fixed = _fixed_range(self.source_range, ranges, KEITHLEY_2400.overrange)
+            fixed = fixed_range(self.source_range, ranges, KEITHLEY_2400.overrange)
             check(f"source {'current' if unit == 'A' else 'voltage'}", abs(level),
                   (0.0, fixed * KEITHLEY_2400.overrange), unit, "2400 on its fixed source range")
         self._check_envelope(level, self._limit)
@@ -488,25 +471,42 @@ class Keithley2400Bias(_BiasOutput, ErrorChecked, Keithley2400):
         else:
             ranges, edge, cap, what, cap_unit = KEITHLEY_2400.voltage_ranges, volts_high, amps_there, "V", "A"
         sized = self.source_range if self.source_range is not None else (None if level is None else abs(level))
-        in_use = None if sized is None else _fixed_range(sized, ranges, KEITHLEY_2400.overrange)
+        in_use = None if sized is None else fixed_range(sized, ranges, KEITHLEY_2400.overrange)
         if in_use is not None and in_use > edge and limit is not None and abs(limit) > cap:
             raise ValueError(
                 f"2400 power envelope: on its {in_use:g} {what} source range it holds at most {cap:g} "
                 f"{cap_unit} of compliance, asked {abs(limit):g} {cap_unit} (User's Manual, measurement range "
                 "limits); lower the compliance or the level")
 
+    def _set_level(self, level: float) -> None:
+        """Send the source level (A or V, of the function configured) once the fixed range and the
+        envelope allow it, configuring first if not yet done; nothing is sent if they refuse."""
+        self._check_level(level)
+        if not self._configured:
+            self.configure()
+        if self.source == "current":
+            self.source_current, unit = level, "A"
+        else:
+            self.source_voltage, unit = level, "V"
+        self._level = level
+        self.check_step(f"source {self.source} {level:g} {unit}")
+
+    def _set_limit(self, limit: float) -> None:
+        """Send the compliance (V of a current source, A of a voltage source) once the envelope allows it."""
+        self._check_envelope(self._level, limit)
+        if self.source == "current":
+            self.compliance_voltage, unit = limit, "V"
+        else:
+            self.compliance_current, unit = limit, "A"
+        self._limit = limit
+        self.check_step(f"compliance {limit:g} {unit}")
+
     # -- the role (current source) --------------------------------------------
 
     def set_current(self, current: float) -> None:
         """Source ``current`` A (±1.05 A; the fixed range and the envelope checked); nothing sent if not."""
         self._need("current", "set_current", "set_voltage")
-        current = _current(current, K2400_CURRENT_RANGE, "2400")
-        self._check_level(current)
-        if not self._configured:
-            self.configure()
-        self.source_current = current
-        self._level = current
-        self.check_step(f"source current {current:g} A")
+        self._set_level(_current(current, K2400_CURRENT_RANGE, "2400"))
 
     def get_current(self) -> float:
         self._need("current", "get_current", "measure_current")
@@ -516,10 +516,7 @@ class Keithley2400Bias(_BiasOutput, ErrorChecked, Keithley2400):
         self._need("current", "set_compliance_voltage", "set_compliance_current")
         voltage = float(voltage)
         check("compliance voltage", voltage, K2400_COMPLIANCE_RANGE, "V", "2400")
-        self._check_envelope(self._level, voltage)
-        self.compliance_voltage = voltage
-        self._limit = voltage
-        self.check_step(f"compliance {voltage:g} V")
+        self._set_limit(voltage)
 
     # -- voltage source ---------------------------------------------------------
 
@@ -529,12 +526,7 @@ class Keithley2400Bias(_BiasOutput, ErrorChecked, Keithley2400):
         self._need("voltage", "set_voltage", "set_current")
         voltage = float(voltage)
         check("source voltage", voltage, K2400_VOLTAGE_RANGE, "V", "2400")
-        self._check_level(voltage)
-        if not self._configured:
-            self.configure()
-        self.source_voltage = voltage
-        self._level = voltage
-        self.check_step(f"source voltage {voltage:g} V")
+        self._set_level(voltage)
 
     def get_voltage(self) -> float:
         """The voltage setpoint in V as the instrument reports it (``:SOURCE:VOLTAGE?``)."""
@@ -549,10 +541,7 @@ class Keithley2400Bias(_BiasOutput, ErrorChecked, Keithley2400):
         if not 0 < current <= K2400_CURRENT_COMPLIANCE_RANGE[1]:
             raise ValueError(f"compliance current {current:.6g} A is outside the 2400's range "
                              f"(0, {K2400_CURRENT_COMPLIANCE_RANGE[1]:g}] A")
-        self._check_envelope(self._level, current)
-        self.compliance_current = current
-        self._limit = current
-        self.check_step(f"compliance {current:g} A")
+        self._set_limit(current)
 
     # -- readings -----------------------------------------------------------------
 

@@ -11,7 +11,8 @@ the role speaks calibrated values and a protocol needs no calibration:
     options = { hidden = [4], n_in = 1, channels = [1, 2, ...], volts_per_unit = { w_ext = 0.5, w_int = 0.5, bias = 1e-9 } }
 
 Parameters are taken in the order w_ext (layer by layer, row-major), then
-w_int, then bias; ``channels`` lists their channels in that order (default
+w_int, then bias (the layout of :mod:`hil.instruments.dacs`, the dialect's and
+the chip twin's too); ``channels`` lists their channels in that order (default
 1, 2, ...). Range and resolution: the output range (``high`` ±10 V, ``low``
 ±2 V) through the calibration; the DAC's grid of 2^bits codes over that span
 (25 bits on the QDAC-II). A value outside the range refuses the whole set
@@ -43,11 +44,11 @@ from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
 from hil.drivers._transport import disable_nagle
 from hil.instruments import QDEVIL_QDAC2 as SPEC
+from hil.instruments.dacs import WEIGHT_KINDS, channel_weights, parameter_count, weight_shapes
 
 N_CHANNELS = SPEC.channels
 SPANS = SPEC.spans  # V, ± of each output range
 FILTERS = SPEC.filters  # Hz, output filter corners
-KINDS = ("w_ext", "w_int", "bias")
 
 
 class QDAC2Channel(Channel):
@@ -70,16 +71,6 @@ class QDAC2Channel(Channel):
         "sour{ch}:filt?", "sour{ch}:filt %s", """Control the output filter ('dc' 10 Hz, 'med' 10 kHz, 'high' 300 kHz).""",
         validator=strict_discrete_set, values=list(FILTERS),
     )
-
-
-def _shapes(hidden, n_in: int) -> dict[str, tuple[tuple[int, ...], ...]]:
-    hidden = tuple(int(n) for n in hidden)
-    if not hidden or min(hidden) < 1 or int(n_in) < 1:
-        raise ValueError(f"hidden layer sizes and n_in must be >= 1, got {hidden}, {n_in}")
-    fans = (int(n_in),) + hidden[:-1]
-    return {"w_ext": tuple((n, f) for n, f in zip(hidden, fans)),
-            "w_int": tuple((n, n) for n in hidden),
-            "bias": tuple((n,) for n in hidden)}
 
 
 class QDAC2Weights(SCPIMixin, Instrument):
@@ -105,15 +96,16 @@ class QDAC2Weights(SCPIMixin, Instrument):
                  volts_per_unit: float | Mapping[str, float] = 1.0, output_range: str = "high",
                  output_filter: str = "high", bits: int = SPEC.bits, settling_time: float | None = None,
                  **kwargs):
-        self._shapes = _shapes(hidden, n_in)
-        n_params = sum(int(np.prod(s)) for shapes in self._shapes.values() for s in shapes)
+        self._shapes = weight_shapes(hidden, n_in)
+        n_params = parameter_count(self._shapes)
         chans = list(range(1, n_params + 1)) if channels is None else [int(c) for c in channels]
         if len(chans) != n_params or len(set(chans)) != len(chans) or not all(1 <= c <= N_CHANNELS for c in chans):
             raise ValueError(f"this chip has {n_params} parameters: give as many distinct channels in 1..{N_CHANNELS} "
                              f"(one QDAC-II has {N_CHANNELS}), got {len(chans)}")
-        vpu = volts_per_unit if isinstance(volts_per_unit, Mapping) else {k: volts_per_unit for k in KINDS}
-        if set(vpu) != set(KINDS) or not all(float(v) > 0 for v in vpu.values()):
-            raise ValueError(f"volts_per_unit must be > 0 for each of {', '.join(KINDS)}, got {volts_per_unit!r}")
+        vpu = volts_per_unit if isinstance(volts_per_unit, Mapping) else {k: volts_per_unit for k in WEIGHT_KINDS}
+        if set(vpu) != set(WEIGHT_KINDS) or not all(float(v) > 0 for v in vpu.values()):
+            raise ValueError(f"volts_per_unit must be > 0 for each of {', '.join(WEIGHT_KINDS)}, "
+                             f"got {volts_per_unit!r}")
         if output_range not in SPANS or output_filter not in FILTERS or not 2 <= int(bits) <= 32:
             raise ValueError(f"output_range in {list(SPANS)}, output_filter in {list(FILTERS)}, 2 <= bits <= 32")
         super().__init__(adapter, name, **kwargs)
@@ -164,14 +156,7 @@ class QDAC2Weights(SCPIMixin, Instrument):
     def get_weights(self) -> dict[str, list[np.ndarray]]:
         """Read every channel back (``sour{ch}:volt?``) and convert to calibrated units."""
         volts = np.array([float(getattr(self, f"ch_{ch}").voltage) for ch in self.parameter_channels])
-        out, i = {}, 0
-        for kind in KINDS:
-            out[kind] = []
-            for shape in self._shapes[kind]:
-                n = int(np.prod(shape))
-                out[kind].append(volts[i:i + n].reshape(shape) / self.volts_per_unit[kind])
-                i += n
-        return out
+        return channel_weights(volts, self._shapes, self.volts_per_unit)
 
     def settle(self) -> None:
         """``*OPC?`` (every setting applied), then wait out the settling time since the last change."""
@@ -198,7 +183,7 @@ class QDAC2Weights(SCPIMixin, Instrument):
     def _to_volts(self, weights: Mapping[str, Any]) -> np.ndarray:
         lo, hi = -(2 ** (self.bits - 1)) * self.lsb, (2 ** (self.bits - 1) - 1) * self.lsb
         parts, problems = [], []
-        for kind in KINDS:
+        for kind in WEIGHT_KINDS:
             arrays = list(weights[kind]) if kind in weights else None
             if arrays is None or len(arrays) != len(self._shapes[kind]):
                 problems.append(f"{kind}: need {len(self._shapes[kind])} arrays")

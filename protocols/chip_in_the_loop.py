@@ -52,7 +52,7 @@ from __future__ import annotations
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -182,37 +182,36 @@ class DigitizerLink:
         flat = record.reshape(-1, record.shape[-1])
         return np.stack([np.interp(grid, t, row) for row in flat]).reshape(record.shape[:-1] + (samples,))
 
-    def _segments(self, seqs: np.ndarray, dt: float, T: int) -> np.ndarray:
-        rate = 1e9 / dt  # one AWG sample and one digitizer sample per input step
-        self.digitizer.configure(self.channels, rate, T + 1, len(seqs), 1.5 * self.detector_volts,
+    def _acquire(self, waves: Sequence[np.ndarray], samples: int, dt: float) -> np.ndarray:
+        """One acquisition: each of ``waves`` played on its own AWG trigger into one segment of
+        ``samples``; returns x, (segments, channels, samples), on the grid of one sample per input step."""
+        rate = 1e9 / dt  # one AWG sample per input step; the digitizer asked for the same
+        # x from −0.25 to 1.25 fits the ADC: noise below rest and a little above full power
+        self.digitizer.configure(self.channels, rate, samples, len(waves), 1.5 * self.detector_volts,
                                  0.5 * self.detector_volts)
         self.digitizer.arm()
-        for seq in seqs:
-            self.awg.set_arbitrary_pulse(seq * self.volts_per_unit, rate)
+        for wave in waves:
+            self.awg.set_arbitrary_pulse(wave * self.volts_per_unit, rate)
             self.awg.arm()
             self.awg.trigger()
         t, volts = self.digitizer.fetch()
         self.captures += 1
-        record = self._on_grid(np.asarray(t, dtype=float), np.asarray(volts, dtype=float), T + 1, dt)
-        return record.transpose(0, 2, 1) / self.detector_volts
+        record = self._on_grid(np.asarray(t, dtype=float), np.asarray(volts, dtype=float), samples, dt)
+        return record / self.detector_volts
+
+    def _segments(self, seqs: np.ndarray, dt: float, T: int) -> np.ndarray:
+        """Each sequence on its own trigger into its own segment: (B, T+1, channels)."""
+        return self._acquire(seqs, T + 1, dt).transpose(0, 2, 1)
 
     def _capture(self, seqs: np.ndarray, dt: float, T: int, G: int) -> np.ndarray:
+        """The sequences back to back, ``G`` steps of guard after each, as one waveform into one
+        segment, cut back into sequences: (B, T+1, channels)."""
         n, period = len(seqs), T + G
         wave = np.zeros((n, period))
         wave[:, :T] = seqs
         wave = wave.reshape(-1)[:max(n * period, 2)]
         samples = (n - 1) * period + T + 1
-        rate = 1e9 / dt  # one AWG sample per input step; the digitizer asked for the same
-        # x from −0.25 to 1.25 fits the ADC: noise below rest and a little above full power
-        self.digitizer.configure(self.channels, rate, samples, 1, 1.5 * self.detector_volts, 0.5 * self.detector_volts)
-        self.digitizer.arm()
-        self.awg.set_arbitrary_pulse(wave * self.volts_per_unit, rate)
-        self.awg.arm()
-        self.awg.trigger()
-        t, volts = self.digitizer.fetch()
-        self.captures += 1
-        record = self._on_grid(np.asarray(t, dtype=float), np.asarray(volts, dtype=float)[0], samples, dt)
-        record = record / self.detector_volts  # (channels, samples)
+        record = self._acquire([wave], samples, dt)[0]  # (channels, samples)
         idx = np.arange(n)[:, None] * period + np.arange(T + 1)[None, :]
         return record[:, idx].transpose(1, 2, 0)
 

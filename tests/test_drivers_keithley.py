@@ -16,7 +16,6 @@ from hil.drivers.keithley import Keithley2400Bias, Keithley6221Bias
 from hil.errors import InstrumentError, LimitError
 from hil.guards import BiasSourceGuard, Limits
 from hil.roles import BiasSource
-from hil.sim.scpi import serve_twins
 from hil.sim.scpi.recorders import RecordingBiasSource
 from hil.sim.twins.bias import SimBiasSource
 
@@ -448,26 +447,7 @@ def test_guard_limits_the_delta_currents_before_anything_is_sent():
             guarded.set_voltage(1.0)  # a 6221 sources current only
 
 
-# -- over SCPI, against the twins' dialects --------------------------------------------------
-
-VISA = {"visa_library": "@py", "read_termination": "\n", "write_termination": "\n", "timeout": 5000}
-
-
-@pytest.fixture
-def served():
-    opened = []
-
-    def connect(driver_cls, dialect, twin, **options):
-        group = serve_twins({"bias_source": (dialect, twin)})
-        driver = driver_cls(group.resources["bias_source"], **VISA, **options)
-        opened.append((driver, group))
-        return driver
-
-    yield connect
-    for driver, group in opened:
-        driver.close()
-        group.stop()
-
+# -- over SCPI, against the twins' dialects (``served``: tests/conftest.py) ---------------------
 
 class _Resistor:
     """A CurrentDrivenSample of one fixed resistor: what SimBiasSource drives."""
@@ -487,7 +467,7 @@ class _Resistor:
 @pytest.mark.parametrize("twin", [RecordingBiasSource(resistance=100.0), SimBiasSource(_Resistor(100.0))],
                          ids=["recorder", "sim-bias-source"])
 def test_6221_delta_over_scpi_reads_the_twins_resistance(served, twin):
-    source = served(Keithley6221Bias, "keithley6221", twin)
+    source, _ = served(Keithley6221Bias, "keithley6221", twin)
     source.set_compliance_voltage(10.0)
     source.set_current(1e-3)
     source.delta_configure(2e-3, -1e-3, delay_s=0.01, count=5)
@@ -502,7 +482,7 @@ def test_6221_delta_over_scpi_reads_the_twins_resistance(served, twin):
 
 
 def test_6221_compliance_status_over_scpi(served):
-    source = served(Keithley6221Bias, "keithley6221", RecordingBiasSource(resistance=100.0))
+    source, _ = served(Keithley6221Bias, "keithley6221", RecordingBiasSource(resistance=100.0))
     source.set_compliance_voltage(1.0)
     source.set_current(5e-3)
     assert source.compliance_tripped() is False  # output off
@@ -521,7 +501,7 @@ def test_6221_compliance_status_over_scpi(served):
 @pytest.mark.parametrize("twin", [RecordingBiasSource(resistance=200.0), SimBiasSource(_Resistor(200.0))],
                          ids=["recorder", "sim-bias-source"])
 def test_2400_voltage_source_over_scpi_reads_the_current_through_the_twin(served, twin):
-    source = served(Keithley2400Bias, "keithley2400", twin, source="voltage", source_range=2.0)
+    source, _ = served(Keithley2400Bias, "keithley2400", twin, source="voltage", source_range=2.0)
     source.set_compliance_current(0.01)
     source.set_voltage(0.5)
     source.output_on()
@@ -540,8 +520,8 @@ def test_2400_voltage_source_over_scpi_reads_the_current_through_the_twin(served
 
 
 def test_2400_current_source_with_fixed_ranges_over_scpi(served):
-    source = served(Keithley2400Bias, "keithley2400", RecordingBiasSource(resistance=100.0), source_range=10e-3,
-                    sense_range=2.0)
+    source, _ = served(Keithley2400Bias, "keithley2400", RecordingBiasSource(resistance=100.0), source_range=10e-3,
+                       sense_range=2.0)
     source.set_compliance_voltage(5.0)
     source.set_current(5e-3)
     source.output_on()

@@ -16,7 +16,6 @@ from hil.drivers.keysight_33500b import Keysight33500BPulse
 from hil.drivers.keysight_81160a import Keysight81160APulse
 from hil.errors import InstrumentError
 from hil.sim.chip import ChipInputAWG, OscillatorChip
-from hil.sim.scpi import serve_twins
 from hil.sim.scpi.errors import ScpiError
 from hil.sim.scpi.recorders import RecordingPulseGenerator
 from hil.sim.twins.pulse import SimPulseGenerator
@@ -56,26 +55,6 @@ def test_trigger_needs_arm_and_shutdown_disarms(index):
 
 
 # -- the drivers' bench settings over SCPI, against the twins ------------------------------------------------
-
-VISA = {"visa_library": "@py", "read_termination": "\n", "write_termination": "\n", "timeout": 5000}
-
-
-@pytest.fixture
-def served():
-    """served(client class, dialect, twin, **options) → (client, dialect) over loopback SCPI."""
-    opened = []
-
-    def connect(cls, dialect, twin, **options):
-        group = serve_twins({"role": (dialect, twin)})
-        client = cls(group.resources["role"], **VISA, **options)
-        opened.append((client, group))
-        return client, group.dialect("role")
-
-    yield connect
-    for client, group in opened:
-        client.adapter.close()
-        group.stop()
-
 
 SETTINGS = {
     "keysight81160a": {"polarity": "inverted", "trigger_slope": "either", "trigger_level": 0.8},

@@ -1,6 +1,7 @@
 """Every real driver in drivers/, through real PyVISA, against the dialect of its model fronting a
 recording stand-in: the role call on the driver arrives as the same role call on the stand-in,
-and the instrument's error queue stays empty (every command the driver sends is understood)."""
+and the instrument's error queue stays empty (every command the driver sends is understood).
+The ``served`` fixture is tests/conftest.py's."""
 
 from __future__ import annotations
 
@@ -13,27 +14,7 @@ from hil.drivers.keysight_81160a import Keysight81160APulse
 from hil.drivers.keysight_xseries import KeysightXSeriesAnalyser
 from hil.drivers.rs_fsv import RohdeSchwarzFSVAnalyser
 from hil.errors import InstrumentError
-from hil.sim.scpi import serve_twins
 from hil.sim.scpi.recorders import RecordingBiasSource, RecordingPulseGenerator, RecordingSpectrumAnalyser
-
-VISA = {"visa_library": "@py", "read_termination": "\n", "write_termination": "\n", "timeout": 5000}
-
-
-@pytest.fixture
-def served():
-    """served(driver class, dialect, stand-in) → driver connected to the stand-in over loopback."""
-    opened = []
-
-    def connect(driver_cls, dialect, twin, **options):
-        group = serve_twins({"role": (dialect, twin)})
-        driver = driver_cls(group.resources["role"], **VISA, **options)
-        opened.append((driver, group))
-        return driver
-
-    yield connect
-    for driver, group in opened:
-        driver.close()
-        group.stop()
 
 
 @pytest.mark.parametrize("driver_cls, dialect, sigma", [
@@ -42,7 +23,7 @@ def served():
 ])
 def test_a_gaussian_pulse_reaches_the_twin_at_the_right_time_and_height(served, driver_cls, dialect, sigma):
     twin = RecordingPulseGenerator()
-    gen = served(driver_cls, dialect, twin)
+    gen, _ = served(driver_cls, dialect, twin)
     amplitude, delay = 1.5, 20 * sigma
     gen.set_gaussian_pulse(amplitude, sigma, delay)
     gen.arm()
@@ -69,7 +50,7 @@ def test_a_gaussian_pulse_reaches_the_twin_at_the_right_time_and_height(served, 
 ])
 def test_an_arbitrary_pulse_arrives_as_given(served, driver_cls, dialect):
     twin = RecordingPulseGenerator()
-    gen = served(driver_cls, dialect, twin)
+    gen, _ = served(driver_cls, dialect, twin)
     samples = np.concatenate([np.zeros(4), np.linspace(0, -2.0, 8), np.zeros(4)])
     gen.set_arbitrary_pulse(samples, 1e8)
     gen.arm()
@@ -86,7 +67,7 @@ def test_an_arbitrary_pulse_arrives_as_given(served, driver_cls, dialect):
 ])
 def test_sweep_returns_the_trace_the_twin_produced(served, driver_cls, dialect, points):
     twin = RecordingSpectrumAnalyser(line_frequency=5.01e9)
-    sa = served(driver_cls, dialect, twin)
+    sa, _ = served(driver_cls, dialect, twin)
     sa.configure_sweep(5e9, 100e6, 1e5, 3e4, points)
     frequency, power = sa.sweep()
     assert sa.check_errors() == []
@@ -103,7 +84,7 @@ def test_sweep_returns_the_trace_the_twin_produced(served, driver_cls, dialect, 
 ])
 def test_zero_span_returns_power_versus_time(served, driver_cls, dialect):
     twin = RecordingSpectrumAnalyser(line_frequency=5e9, line_power=-30.0)
-    sa = served(driver_cls, dialect, twin)
+    sa, _ = served(driver_cls, dialect, twin)
     time, power = sa.zero_span(5e9, 1e6, 2e-3, 201)
     assert sa.check_errors() == []
     assert twin.calls == [("zero_span", (5e9, 1e6, 2e-3, 201))]
@@ -118,7 +99,7 @@ def test_zero_span_returns_power_versus_time(served, driver_cls, dialect):
 ])
 def test_bias_source_round_trip(served, driver_cls, dialect):
     twin = RecordingBiasSource(resistance=250.0)
-    source = served(driver_cls, dialect, twin)
+    source, _ = served(driver_cls, dialect, twin)
     source.set_compliance_voltage(5.0)
     source.set_current(2e-3)
     source.output_on()
@@ -135,7 +116,7 @@ def test_bias_source_round_trip(served, driver_cls, dialect):
 
 def test_a_refusal_by_the_twin_reaches_the_driver_as_an_instrument_error(served):
     twin = RecordingBiasSource(max_current=1e-3)
-    source = served(Keithley6221Bias, "keithley6221", twin)
+    source, _ = served(Keithley6221Bias, "keithley6221", twin)
     with pytest.raises(InstrumentError, match=r"6221 refused source current 0.005 A: -222.*:SOUR:CURR"):
         source.set_current(5e-3)  # within the 6221's range, beyond this stand-in's
     assert twin.current == 0.0 and source.check_errors() == []  # the check emptied the queue
@@ -147,7 +128,7 @@ def test_drivers_switch_nagle_off_on_socket_resources(served):
     for a delayed ACK (40 ms a sweep on Linux)."""
     import socket
 
-    sa = served(KeysightXSeriesAnalyser, "keysight_xseries", RecordingSpectrumAnalyser())
+    sa, _ = served(KeysightXSeriesAnalyser, "keysight_xseries", RecordingSpectrumAnalyser())
     connection = sa.adapter.connection
     sock = connection.visalib.sessions[connection.session].interface
     assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
@@ -158,7 +139,7 @@ def test_drivers_switch_nagle_off_on_socket_resources(served):
     (RohdeSchwarzFSVAnalyser, "rs_fsv"),
 ])
 def test_analyser_bench_controls_are_understood_by_the_dialect(served, driver_cls, dialect):
-    sa = served(driver_cls, dialect, RecordingSpectrumAnalyser(line_frequency=5.01e9, line_power=-20.0))
+    sa, _ = served(driver_cls, dialect, RecordingSpectrumAnalyser(line_frequency=5.01e9, line_power=-20.0))
     settings = {"reference_level": -10.0, "attenuation": 20.0, "attenuation_auto": False, "preamp_enabled": True,
                 "detector": "POS", "averaging_enabled": True, "average_count": 10, "trace_mode": "MAXH",
                 "rbw_auto": False, "vbw_auto": True, "sweep_time_auto": True, "reference_source": "EXT"}

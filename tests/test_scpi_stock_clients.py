@@ -17,26 +17,13 @@ from pymeasure.instruments.keithley import Keithley2400, Keithley6221
 from pymeasure.instruments.keysight.keysight81160A import Keysight81160A
 from pymeasure.instruments.rohdeschwarz.fsseries import FSL
 
-from hil.sim.scpi import serve_twins
 from hil.sim.scpi.recorders import RecordingBiasSource, RecordingPulseGenerator, RecordingSpectrumAnalyser
-
-VISA = {"visa_library": "@py", "read_termination": "\n", "write_termination": "\n", "timeout": 3000}
 
 
 @pytest.fixture
-def stock():
-    opened = []
-
-    def connect(cls, dialect, twin):
-        group = serve_twins({"role": (dialect, twin)})
-        instrument = cls(group.resources["role"], **VISA)
-        opened.append((instrument, group))
-        return instrument, group.dialect("role")
-
-    yield connect
-    for instrument, group in opened:
-        instrument.adapter.close()
-        group.stop()
+def stock(served):
+    """served (tests/conftest.py) with a 3 s VISA timeout."""
+    return lambda cls, dialect, twin: served(cls, dialect, twin, timeout=3000)
 
 
 def errors(instrument) -> list:

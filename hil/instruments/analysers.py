@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from hil.instruments.spec import InstrumentSpec
+
 
 @dataclass(frozen=True)
-class AnalyserSpec:
-    key: str
-    model: str
-    idn: str
-    options: str
+class AnalyserSpec(InstrumentSpec):
     frequency: tuple[float, float]  # Hz
     rbw: tuple[float, float]  # Hz
     vbw: tuple[float, float]  # Hz
@@ -23,7 +21,6 @@ class AnalyserSpec:
     detectors: tuple[str, ...]
     #: ``*OPT?`` code → top of the frequency range it installs, Hz.
     frequency_options: dict[str, float] = field(default_factory=dict)
-    references: dict[str, str] = field(default_factory=dict)
 
 
 _XSA = "Keysight X-Series Signal Analyzers, Spectrum Analyzer Mode User's and Programmer's Reference"

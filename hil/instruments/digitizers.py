@@ -9,15 +9,13 @@ dialect sets ``max_sample_rate`` to match).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from hil.instruments.spec import InstrumentSpec
 
 
 @dataclass(frozen=True)
-class DigitizerSpec:
-    key: str  # the dialect's registered name
-    model: str
-    idn: str
-    options: str
+class DigitizerSpec(InstrumentSpec):
     channels: int  # analog inputs, numbered from 1
     max_rate: float  # Sa/s with one or two channels on (half with more, ``rate_split`` channels and up)
     memory: int  # points with one or two channels on (half with more)
@@ -29,7 +27,6 @@ class DigitizerSpec:
     offset: tuple[float, float]  # V
     trigger_level: tuple[float, float]  # V, external trigger
     run_bit: int  # Operation Status Condition register: acquisition running
-    references: dict[str, str] = field(default_factory=dict)
 
     def limits(self, channels_on: int) -> tuple[float, int]:
         """(highest sample rate Sa/s, memory points) with ``channels_on`` channels displayed."""

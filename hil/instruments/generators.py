@@ -22,6 +22,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from hil.instruments.spec import InstrumentSpec
+
 #: What generators answer for an infinite (High-Z) load setting.
 HIGH_Z = math.inf
 SOURCE_IMPEDANCE = 50.0  # Ω
@@ -59,11 +61,7 @@ def short_form(word: str) -> str:
 
 
 @dataclass(frozen=True)
-class GeneratorSpec:
-    key: str  # the dialect's registered name
-    model: str
-    idn: str  # what the twin answers to *IDN?
-    options: str  # what the twin answers to *OPT?
+class GeneratorSpec(InstrumentSpec):
     channels: tuple[int, ...]
     amplitude: tuple[float, float]  # Vpp at 50 Ω load setting
     offset: tuple[float, float]  # V at 50 Ω
@@ -89,7 +87,6 @@ class GeneratorSpec:
     option_codes: dict[str, str] = field(default_factory=dict)
     #: bench option → why the driver refuses it on this model.
     not_driven: dict[str, str] = field(default_factory=dict)
-    references: dict[str, str] = field(default_factory=dict)
 
 
 _UG81160 = "Keysight 81150A/81160A User's Guide, Remote Programming Reference"

@@ -7,7 +7,9 @@ a reference and this project's earlier text disagreed, the reference won.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from hil.instruments.spec import InstrumentSpec
 
 
 @dataclass(frozen=True)
@@ -22,11 +24,7 @@ class DeltaSpec:
 
 
 @dataclass(frozen=True)
-class SourceSpec:
-    key: str
-    model: str
-    idn: str
-    options: str
+class SourceSpec(InstrumentSpec):
     current: tuple[float, float]  # A
     compliance: tuple[float, float]  # V (the current source's voltage compliance)
     current_ranges: tuple[float, ...]  # A, the fixed source (and 2400: sense) ranges
@@ -46,7 +44,13 @@ class SourceSpec:
     compliance_bit: int = 0
     buffer_full_bit: int = 0
     delta: DeltaSpec | None = None
-    references: dict[str, str] = field(default_factory=dict)
+
+
+def fixed_range(value: float, ranges: tuple[float, ...], overrange: float) -> float | None:
+    """The smallest fixed range that holds ``value`` (with the instrument's over-range), as the
+    instrument picks it for ``…:RANG <value>``; None beyond the largest. The driver checks with
+    it what the instrument (and its SCPI dialect) will choose."""
+    return next((r for r in ranges if r * overrange >= abs(value) - 1e-15), None)
 
 
 _PYM6221 = "pymeasure 0.16 instruments/keithley/keithley6221.py (hardware-tested)"

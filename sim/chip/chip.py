@@ -43,6 +43,7 @@ import math
 import numpy as np
 
 from hil.errors import InstrumentError
+from hil.instruments.dacs import WEIGHT_KINDS, weight_shapes
 from hil.sim.oscillator import logistic_step
 
 
@@ -119,18 +120,17 @@ class OscillatorChip:
     def program(self, prog: dict | None) -> None:
         """Load weights and biases: ``prog`` has lists ``w_ext``, ``w_int``, ``bias`` per layer
         (shapes (n_l, fan_in), (n_l, n_l), (n_l,)); None loads zeros. Wrong shapes raise."""
-        fans = (self.n_in,) + self.hidden[:-1]
+        shapes = weight_shapes(self.hidden, self.n_in)
         if prog is None:
-            prog = {"w_ext": [np.zeros((n, f)) for n, f in zip(self.hidden, fans)],
-                    "w_int": [np.zeros((n, n)) for n in self.hidden],
-                    "bias": [np.zeros(n) for n in self.hidden]}
+            prog = {key: [np.zeros(shape) for shape in shapes[key]] for key in WEIGHT_KINDS}
         problems = []
-        for key in ("w_ext", "w_int", "bias"):
+        for key in WEIGHT_KINDS:
             if key not in prog or len(prog[key]) != len(self.hidden):
                 problems.append(f"{key}: need one array per layer ({len(self.hidden)} layers)")
         if not problems:
-            for l, (n, f) in enumerate(zip(self.hidden, fans)):
-                for key, shape in (("w_ext", (n, f)), ("w_int", (n, n)), ("bias", (n,))):
+            for l in range(len(self.hidden)):
+                for key in WEIGHT_KINDS:
+                    shape = shapes[key][l]
                     a = np.asarray(prog[key][l], dtype=float)
                     if a.shape != shape:
                         problems.append(f"{key}[{l}] has shape {a.shape}, this chip needs {shape}")

@@ -6,10 +6,9 @@ import time
 
 import numpy as np
 
+from hil.instruments.dacs import WEIGHT_KINDS, parameter_count, weight_shapes
 from hil.sim.chip.chip import OscillatorChip
 from hil.sim.twins.base import TwinInstrument
-
-KINDS = ("w_ext", "w_int", "bias")
 
 
 class ChipWeights(TwinInstrument):
@@ -41,21 +40,16 @@ class ChipWeights(TwinInstrument):
             raise ValueError("need weight_range > 0, bias_range > 0 (1/s), 2 <= bits <= 32, settling_time >= 0 s")
         self.sample = sample
         self.bits, self.settling_time = int(bits), float(settling_time)
-        fans = (sample.n_in,) + sample.hidden[:-1]
-        self._shapes = {
-            "w_ext": tuple((n, f) for n, f in zip(sample.hidden, fans)),
-            "w_int": tuple((n, n) for n in sample.hidden),
-            "bias": tuple((n,) for n in sample.hidden),
-        }
+        self._shapes = weight_shapes(sample.hidden, sample.n_in)
         self._ranges = {kind: self._span(r) for kind, r in
                         (("w_ext", weight_range), ("w_int", weight_range), ("bias", bias_range))}
         self._set = {kind: [np.zeros(s) for s in shapes] for kind, shapes in self._shapes.items()}
         self._pending: dict[str, list[np.ndarray]] | None = None
         self._set_at = time.monotonic()
-        n = sum(int(np.prod(s)) for shapes in self._shapes.values() for s in shapes)
+        n = parameter_count(self._shapes)
         self._channels = list(range(1, n + 1)) if dac_channels is None else [int(c) for c in dac_channels]
-        vpu = volts_per_unit if isinstance(volts_per_unit, dict) else {k: volts_per_unit for k in KINDS}
-        if len(self._channels) != n or len(set(self._channels)) != n or set(vpu) != set(KINDS) \
+        vpu = volts_per_unit if isinstance(volts_per_unit, dict) else {k: volts_per_unit for k in WEIGHT_KINDS}
+        if len(self._channels) != n or len(set(self._channels)) != n or set(vpu) != set(WEIGHT_KINDS) \
                 or not all(float(v) > 0 for v in vpu.values()):
             raise ValueError(f"dac_channels: one distinct channel per parameter ({n}); volts_per_unit > 0 per kind")
         self._vpu = {k: float(v) for k, v in vpu.items()}
@@ -81,7 +75,7 @@ class ChipWeights(TwinInstrument):
     def set_weights(self, weights) -> None:
         self._log("set_weights")
         staged: dict[str, list[np.ndarray]] = {}
-        for kind in KINDS:
+        for kind in WEIGHT_KINDS:
             low, high, step = self._ranges[kind]
             arrays = [np.asarray(a, dtype=float) for a in weights[kind]]
             if [a.shape for a in arrays] != list(self._shapes[kind]):

@@ -6,9 +6,15 @@ handler; the factories :func:`number`, :func:`flag` and :func:`choice` build
 the rows for plain settings (range-checked like the instrument: out of range
 → -222 in the error queue, setting unchanged), :func:`method` points a row
 at a dialect method for anything with behaviour. A dialect keeps its
-settings in ``self.state`` (or per-channel objects) and calls the twin only
+settings in ``self.state`` (or per-channel objects in ``self.channels``,
+numbered by the header's suffix: ``scope="channel"``) and calls the twin only
 through :meth:`Dialect.call_twin`, so a twin's exception becomes an entry in
-the error queue, never a dead server.
+the error queue, never a dead server. A dialect of a model with a spec in
+:mod:`hil.instruments` takes its name, ``*IDN?`` and ``*OPT?`` from it
+(``class X(Dialect, spec=SPEC)``). Fixed ranges (``…:RANGe``) and a
+bias-source twin's load and compliance have their helpers here too
+(:func:`range_query`, :func:`range_setting`, :func:`twin_load`,
+:func:`twin_in_compliance`).
 
 Every dialect answers the IEEE 488.2 common commands (``*IDN? *RST *CLS
 *ESE *ESE? *ESR? *SRE *SRE? *STB? *OPC *OPC? *WAI *TST? *OPT? *TRG``) from
@@ -30,13 +36,15 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, Callable, ClassVar, Sequence
 
+from hil.instruments import InstrumentSpec, fixed_range
 from hil.sim.scpi.arguments import Call, format_number
 from hil.sim.scpi.errors import ErrorQueue, ScpiError, ascii_text
 from hil.sim.scpi.parser import Command, iter_message
 from hil.sim.scpi.status import StatusModel
 from hil.sim.scpi.tree import PatternNode, compile_pattern, match
 
-__all__ = ["Call", "Dialect", "Spec", "choice", "flag", "format_number", "method", "number"]
+__all__ = ["Call", "Dialect", "Spec", "choice", "flag", "format_number", "method", "number", "range_query",
+           "range_setting", "twin_in_compliance", "twin_load"]
 
 log = logging.getLogger(__name__)
 
@@ -120,17 +128,61 @@ def method(pattern: str, name: str, *, query: bool = True, write: bool = True) -
     return Spec(pattern, lambda dialect, call: getattr(dialect, name)(call), query=query, write=write)
 
 
+def range_query(call: Call, ranges: tuple[float, ...], now: float) -> str:
+    """``…:RANGe? [MIN|MAX]``: the range in use (``now``), or the smallest or largest of ``ranges``."""
+    call.count(0, 1)
+    if call.args:
+        return format_number(ranges[0 if call.word(0, ("MINimum", "MAXimum")) == "MIN" else -1])
+    return format_number(now)
+
+
+def range_setting(call: Call, ranges: tuple[float, ...], unit: str, overrange: float) -> float:
+    """``…:RANGe <n>|MIN|MAX``: the smallest of ``ranges`` that holds |n| with the instrument's
+    ``overrange`` (:func:`hil.instruments.fixed_range`, the driver's too); beyond the largest → -222."""
+    call.count(1)
+    value = abs(call.number(0, unit, (ranges[0], ranges[-1])))
+    chosen = fixed_range(value, ranges, overrange)
+    if chosen is None:
+        raise ScpiError(-222, f"range {value:g} {unit} beyond {ranges[-1]:g} {unit}")
+    return chosen
+
+
+def twin_load(dialect: "Dialect") -> float | None:
+    """A bias-source twin's load in ohm, where it says (``load_resistance()`` or a ``resistance`` number)."""
+    load = getattr(dialect.twin, "load_resistance", None)
+    if callable(load):
+        return float(dialect.call_twin(load))
+    value = getattr(dialect.twin, "resistance", None)
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def twin_in_compliance(dialect: "Dialect", output: bool, current: float, compliance: float) -> bool:
+    """Whether a current source's voltage compliance holds the twin: its ``in_compliance()`` where it
+    has one, else (output on) |current|·R beyond |compliance| through :func:`twin_load`."""
+    ask = getattr(dialect.twin, "in_compliance", None)
+    if callable(ask):
+        return bool(dialect.call_twin(ask))
+    ohms = twin_load(dialect)
+    return bool(output and ohms is not None and abs(current) * ohms > abs(compliance))
+
+
 class Dialect:
     """Base of every instrument dialect: common commands, ``SYST:ERR?``, table dispatch.
 
-    Subclasses set ``name`` (the registry key), ``role`` (the role the twin
-    must satisfy), ``idn`` and ``COMMANDS``, and override :meth:`reset` and,
-    for channel-scoped settings, :meth:`target`.
+    Subclasses set ``role`` (the role the twin must satisfy) and ``COMMANDS``,
+    ``name`` (the registry key), ``idn`` and ``options`` — or give the model's
+    spec, ``class X(Dialect, spec=SPEC)``, which sets those three from it —
+    and override :meth:`reset`. Channel-scoped settings live in
+    ``self.channels`` (number → object), which :meth:`target` looks up.
     """
 
     name: ClassVar[str]
     role: ClassVar[type]
     idn: ClassVar[str]
+    #: The model's spec (:mod:`hil.instruments`), where it has one.
+    spec: ClassVar[InstrumentSpec | None] = None
+    #: What a header's suffix numbers, for the -114 of a missing one ("channel", "output").
+    channel_word: ClassVar[str] = "channel"
     #: ``*OPT?`` reply: the installed options as the model lists them ("0": none).
     options: ClassVar[str] = "0"
     #: ``SYST:VERS?`` reply: the SCPI version the model claims.
@@ -144,6 +196,11 @@ class Dialect:
         method(":SYSTem:ERRor:ALL", "_system_error_all", write=False),
         method(":SYSTem:VERSion", "_system_version", write=False),
     )
+
+    def __init_subclass__(cls, spec: InstrumentSpec | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if spec is not None:
+            cls.spec, cls.name, cls.idn, cls.options = spec, spec.key, spec.idn, spec.options
 
     def __init__(self, twin: Any):
         self.twin = twin
@@ -159,7 +216,14 @@ class Dialect:
         """Settings to their ``*RST`` values."""
 
     def target(self, call: Call, scope: str) -> Any:
-        """The object a setting of ``scope`` lives on."""
+        """The object a setting of ``scope`` lives on: ``self.state``, or, for ``"channel"``, the
+        entry of ``self.channels`` the header's suffix numbers (absent: -114)."""
+        channels = getattr(self, "channels", None)
+        if scope == "channel" and channels is not None:
+            number = call.suffix()
+            if number not in channels:
+                raise ScpiError(-114, f"{self.channel_word} {number}")
+            return channels[number]
         if scope != "instrument":
             raise ScpiError(-114, f"no {scope} here")
         return self.state

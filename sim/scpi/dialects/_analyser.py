@@ -18,6 +18,7 @@ start at −9.25 GHz and the sweep failed).
 
 from __future__ import annotations
 
+from typing import ClassVar
 
 import numpy as np
 
@@ -74,24 +75,24 @@ def analyser_commands(r: AnalyserSpec) -> tuple[Spec, ...]:
 
 
 class AnalyserDialect(Dialect):
-    """Base of the analyser dialects; subclasses set ``RANGES`` and how a trace is encoded."""
+    """Base of the analyser dialects; subclasses give their ``spec`` and how a trace is encoded."""
 
     role = SpectrumAnalyser
-    RANGES: AnalyserSpec
+    spec: ClassVar[AnalyserSpec]
 
     def reset(self) -> None:
-        low, high = self.RANGES.frequency
+        low, high = self.spec.frequency
         s = self.state
         s.start, s.stop = low, high
         s.rbw, s.vbw = 3e6, 3e6
         s.rbw_auto = s.vbw_auto = s.sweep_time_auto = s.attenuation_auto = True
-        s.points = self.RANGES.default_points
+        s.points = self.spec.default_points
         s.sweep_time = 0.1
         s.continuous = True
         s.format = "ASC"
         s.byte_order = "NORM"
         s.reference_level, s.attenuation, s.preamp = 0.0, 10.0, False
-        s.detector = forms(self.RANGES.detectors[0])[0]
+        s.detector = forms(self.spec.detectors[0])[0]
         s.averaging, s.average_count = False, 100
         s.unit, s.reference_source, s.marker_on, s.trace_mode = "DBM", "INT", False, "WRIT"
         self.markers: dict[int, int] = {}
@@ -113,7 +114,7 @@ class AnalyserDialect(Dialect):
 
     def _frequency(self, call: Call, current: float) -> float | str:
         """The query's reply (str) or the value set (float, range-checked)."""
-        low, high = self.RANGES.frequency
+        low, high = self.spec.frequency
         if call.query:
             if call.args:
                 call.count(1)
@@ -134,7 +135,7 @@ class AnalyserDialect(Dialect):
         value = self._frequency(call, self.centre)
         if isinstance(value, str):
             return value
-        low, high = self.RANGES.frequency
+        low, high = self.spec.frequency
         half = min(self.span / 2, value - low, high - value)  # the span shrinks to fit
         self._set_edges(value - half, value + half)
         return None
@@ -143,9 +144,9 @@ class AnalyserDialect(Dialect):
         value = self._frequency(call, self.span)
         if isinstance(value, str):
             return value
-        if 0 < value < self.RANGES.min_span:
-            raise ScpiError(-222, f"span {value:g} Hz below {self.RANGES.min_span:g} Hz (0 = zero span)")
-        low, high = self.RANGES.frequency
+        if 0 < value < self.spec.min_span:
+            raise ScpiError(-222, f"span {value:g} Hz below {self.spec.min_span:g} Hz (0 = zero span)")
+        low, high = self.spec.frequency
         centre = min(max(self.centre, low + value / 2), high - value / 2)  # the centre moves inward to fit
         self._set_edges(centre - value / 2, centre + value / 2)
         return None
@@ -155,9 +156,9 @@ class AnalyserDialect(Dialect):
         if isinstance(value, str):
             return value
         stop = self.state.stop
-        if stop - value < self.RANGES.min_span:
-            stop = min(self.RANGES.frequency[1], value + max(self.span, self.RANGES.min_span))
-        self._set_edges(min(value, stop - self.RANGES.min_span), stop)
+        if stop - value < self.spec.min_span:
+            stop = min(self.spec.frequency[1], value + max(self.span, self.spec.min_span))
+        self._set_edges(min(value, stop - self.spec.min_span), stop)
         return None
 
     def _stop(self, call: Call) -> str | None:
@@ -165,9 +166,9 @@ class AnalyserDialect(Dialect):
         if isinstance(value, str):
             return value
         start = self.state.start
-        if value - start < self.RANGES.min_span:
-            start = max(self.RANGES.frequency[0], value - max(self.span, self.RANGES.min_span))
-        self._set_edges(start, max(value, start + self.RANGES.min_span))
+        if value - start < self.spec.min_span:
+            start = max(self.spec.frequency[0], value - max(self.span, self.spec.min_span))
+        self._set_edges(start, max(value, start + self.spec.min_span))
         return None
 
     # -- markers (on the last trace) ----------------------------------------------

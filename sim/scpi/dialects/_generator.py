@@ -14,7 +14,7 @@ settings and drives nothing.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -53,7 +53,8 @@ class GeneratorDialect(Dialect):
     """Base of the arbitrary-generator dialects; subclasses define outputs, table and waveform decoding."""
 
     role = PulseGenerator
-    SPEC: GeneratorSpec
+    spec: ClassVar[GeneratorSpec]
+    channel_word = "output"
     CHANNELS: tuple[int, ...] = (1, 2)
     TWIN_CHANNEL = 1
 
@@ -74,14 +75,6 @@ class GeneratorDialect(Dialect):
         self._armed = False
         self.sync_twin(self.twin.output_off)
 
-    def target(self, call: Call, scope: str) -> Any:
-        if scope == "channel":
-            number = call.suffix()
-            if number not in self.channels:
-                raise ScpiError(-114, f"output {number}")
-            return self.channels[number]
-        return super().target(call, scope)
-
     # -- hooks of the table -----------------------------------------------------
 
     def check_levels(self, output: Any, attr: str, value: float) -> None:
@@ -92,10 +85,10 @@ class GeneratorDialect(Dialect):
 
     def check_pair(self, output: Any, amplitude: float, offset: float, new_amplitude: bool = True) -> None:
         scale = level_scale(getattr(output, "load", 50.0))
-        low, high = (scale * v for v in self.SPEC.amplitude)
+        low, high = (scale * v for v in self.spec.amplitude)
         if new_amplitude and not low - 1e-12 <= amplitude <= high + 1e-12:
             raise ScpiError(-222, f"amplitude {amplitude:g} Vpp outside [{low:g}, {high:g}] Vpp at this load setting")
-        limit = self.SPEC.max_level * scale  # V, |offset| + amplitude/2
+        limit = self.spec.max_level * scale  # V, |offset| + amplitude/2
         if abs(offset) + amplitude / 2 > limit + 1e-12:
             raise ScpiError(-221, f"|offset| + amplitude/2 = {abs(offset) + amplitude / 2:g} V exceeds "
                                   f"{limit:g} V at this load setting")
@@ -103,7 +96,7 @@ class GeneratorDialect(Dialect):
     def load_handler(self, call: Call) -> str | None:
         """``OUTPut<n>:LOAD <ohms>|INFinity|MIN|MAX``; the query answers 9.9E+37 for INF, as the instrument."""
         output = self.target(call, "channel")
-        low, high = self.SPEC.load
+        low, high = self.spec.load
         if call.query:
             if call.args:
                 call.count(1)

@@ -26,8 +26,10 @@ import math
 import time
 
 from hil.instruments import KEITHLEY_2400 as SPEC
+from hil.instruments import fixed_range
 from hil.roles import BiasSource
-from hil.sim.scpi.dialect import Call, Dialect, choice, flag, format_number, method, number
+from hil.sim.scpi.dialect import (Call, Dialect, choice, flag, format_number, method, number, range_query,
+                                  range_setting, twin_in_compliance, twin_load)
 from hil.sim.scpi.errors import ScpiError
 
 ELEMENTS = ("VOLTage", "CURRent", "RESistance", "TIME", "STATus")
@@ -35,11 +37,8 @@ RANGES = {"CURR": SPEC.current_ranges, "VOLT": SPEC.voltage_ranges}
 UNITS = {"CURR": "A", "VOLT": "V"}
 
 
-class Keithley2400Dialect(Dialect):
-    name = SPEC.key
+class Keithley2400Dialect(Dialect, spec=SPEC):
     role = BiasSource
-    idn = SPEC.idn
-    options = SPEC.options
 
     COMMANDS = (
         method(":FORMat:ELEMents[:SENSe#]", "_elements"),
@@ -120,51 +119,30 @@ class Keithley2400Dialect(Dialect):
         if not auto:
             return s.source_ranges[function]
         level = abs(s.current if function == "CURR" else s.voltage)
-        return next((r for r in RANGES[function] if r * SPEC.overrange >= level - 1e-15), RANGES[function][-1])
+        return fixed_range(level, RANGES[function], SPEC.overrange) or RANGES[function][-1]
 
     def _source_range(self, call: Call) -> str | None:
         function = "CURR" if "CURR" in call.header.upper() else "VOLT"
-        ranges = RANGES[function]
         if call.query:
-            call.count(0, 1)
-            if call.args:
-                return format_number(ranges[0 if call.word(0, ("MINimum", "MAXimum")) == "MIN" else -1])
-            return format_number(self._range_in_use(function))
-        call.count(1)
-        value = abs(call.number(0, UNITS[function], (ranges[0], ranges[-1])))
-        fitting = [r for r in ranges if r * SPEC.overrange >= value - 1e-15]
-        if not fitting:
-            raise ScpiError(-222, f"range {value:g} {UNITS[function]} beyond {ranges[-1]:g}")
+            return range_query(call, RANGES[function], self._range_in_use(function))
+        chosen = range_setting(call, RANGES[function], UNITS[function], SPEC.overrange)
         level = abs(self.state.current if function == "CURR" else self.state.voltage)
-        if level > fitting[0] * SPEC.overrange + 1e-15:
-            raise ScpiError(-221, f"the level {level:g} {UNITS[function]} does not fit the {fitting[0]:g} range")
-        self.state.source_ranges[function] = fitting[0]
-        if function == "CURR":
-            self.state.current_auto_range = False
-        else:
-            self.state.voltage_source_auto_range = False
+        if level > chosen * SPEC.overrange + 1e-15:
+            raise ScpiError(-221, f"the level {level:g} {UNITS[function]} does not fit the {chosen:g} range")
+        self.state.source_ranges[function] = chosen
+        auto = "current_auto_range" if function == "CURR" else "voltage_source_auto_range"
+        setattr(self.state, auto, False)
         return None
 
     def _sense_range(self, call: Call) -> str | None:
         """A measurement range: the most sensitive range holding the value; setting it turns that
         function's auto range off (pymeasure's voltage_range/current_range say the same)."""
         function = "CURR" if "CURR" in call.header.upper() else "VOLT"
-        ranges = RANGES[function]
         if call.query:
-            call.count(0, 1)
-            if call.args:
-                return format_number(ranges[0 if call.word(0, ("MINimum", "MAXimum")) == "MIN" else -1])
-            return format_number(self.state.sense_ranges[function])
-        call.count(1)
-        value = abs(call.number(0, UNITS[function], (ranges[0], ranges[-1])))
-        fitting = [r for r in ranges if r * SPEC.overrange >= value - 1e-15]
-        if not fitting:
-            raise ScpiError(-222, f"range {value:g} {UNITS[function]} beyond {ranges[-1]:g}")
-        self.state.sense_ranges[function] = fitting[0]
-        if function == "CURR":
-            self.state.current_sense_auto_range = False
-        else:
-            self.state.voltage_auto_range = False
+            return range_query(call, RANGES[function], self.state.sense_ranges[function])
+        self.state.sense_ranges[function] = range_setting(call, RANGES[function], UNITS[function], SPEC.overrange)
+        auto = "current_sense_auto_range" if function == "CURR" else "voltage_auto_range"
+        setattr(self.state, auto, False)
         return None
 
     def _check_level(self, state, attr: str, value: float) -> None:
@@ -176,14 +154,6 @@ class Keithley2400Dialect(Dialect):
                                   f"{UNITS[function]} range with auto range off")
 
     # -- the twin -----------------------------------------------------------------------
-
-    def _resistance(self) -> float | None:
-        """The twin's load in ohm, where it says (``load_resistance()`` or a ``resistance`` number)."""
-        load = getattr(self.twin, "load_resistance", None)
-        if callable(load):
-            return float(self.call_twin(load))
-        value = getattr(self.twin, "resistance", None)
-        return float(value) if isinstance(value, (int, float)) else None
 
     def _drive_voltage_source(self) -> None:
         """V with current compliance I_c as the twin's current source: sign(V)·I_c into compliance |V|."""
@@ -226,14 +196,10 @@ class Keithley2400Dialect(Dialect):
     def _tripped(self, call: Call) -> str:
         """Voltage compliance of the current source (0 while sourcing voltage)."""
         call.count(0)
-        if self.state.function != "CURR":
-            return "0"
-        tripped = getattr(self.twin, "in_compliance", None)
-        if callable(tripped):
-            return "1" if self.call_twin(tripped) else "0"
-        ohms = self._resistance()
         s = self.state
-        return "1" if s.output and ohms is not None and abs(s.current) * ohms > abs(s.compliance) else "0"
+        if s.function != "CURR":
+            return "0"
+        return "1" if twin_in_compliance(self, s.output, s.current, s.compliance) else "0"
 
     def _current_tripped(self, call: Call) -> str:
         """Current compliance of the voltage source: |V|/R beyond I_c (0 while sourcing current)."""
@@ -241,7 +207,7 @@ class Keithley2400Dialect(Dialect):
         s = self.state
         if s.function != "VOLT" or not s.output:
             return "0"
-        ohms = self._resistance()
+        ohms = twin_load(self)
         if ohms is None:
             in_voltage_limit = getattr(self.twin, "in_compliance", None)  # the twin's view: not limited by |V|
             return "0" if not callable(in_voltage_limit) or self.call_twin(in_voltage_limit) else "1"
@@ -251,7 +217,7 @@ class Keithley2400Dialect(Dialect):
         s = self.state
         if s.function == "CURR":
             return self.call_twin(self.twin.get_current)
-        ohms = self._resistance()
+        ohms = twin_load(self)
         if ohms is None or ohms == 0:
             self.errors.push(ScpiError(-221, "the twin has no load resistance to read the current through"))
             return float("nan")

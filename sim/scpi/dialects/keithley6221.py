@@ -35,7 +35,8 @@ import math
 
 from hil.instruments import KEITHLEY_6221 as SPEC
 from hil.roles import BiasSource
-from hil.sim.scpi.dialect import Call, Dialect, choice, flag, format_number, method, number
+from hil.sim.scpi.dialect import (Call, Dialect, choice, flag, format_number, method, number, range_query,
+                                  range_setting, twin_in_compliance)
 from hil.sim.scpi.errors import ScpiError
 
 DELTA = SPEC.delta
@@ -80,16 +81,13 @@ class Keithley2182ADialect(Dialect):
         return format_number(self.call_twin(self.twin.measure_voltage))
 
 
-class Keithley6221Dialect(Dialect):
+class Keithley6221Dialect(Dialect, spec=SPEC):
     """Source ranges as on the instrument: ``:SOUR:CURR:RANG <A>`` picks the smallest fixed range
     that holds the value; with auto range off (the ``*RST`` state, on the 2 mA range) a setpoint
     beyond the range is refused (-221) and the output keeps its value; ``:SOUR:CURR:RANG:AUTO ON``
     ranges for every setpoint."""
 
-    name = SPEC.key
     role = BiasSource
-    idn = SPEC.idn
-    options = SPEC.options
 
     COMMANDS = (
         number("[:SOURce]:CURRent[:LEVel][:IMMediate][:AMPLitude]", "current", SPEC.current, unit="A",
@@ -150,24 +148,17 @@ class Keithley6221Dialect(Dialect):
             s.measurement_enable = 0
 
     def _check_range(self, state, attr: str, value: float) -> None:
-        if not state.auto_range and abs(value) > state.range * 1.05 + 1e-15:
+        if not state.auto_range and abs(value) > state.range * SPEC.overrange + 1e-15:
             raise ScpiError(-221, f"{value:g} A beyond the {state.range:g} A range with auto range off "
                                   "(:SOUR:CURR:RANG or :SOUR:CURR:RANG:AUTO ON first)")
 
     def _range(self, call: Call) -> str | None:
         if call.query:
-            call.count(0, 1)
-            if call.args:
-                return format_number(SPEC.current_ranges[0 if call.word(0, ("MINimum", "MAXimum")) == "MIN" else -1])
-            return format_number(self.state.range)
-        call.count(1)
-        value = abs(call.number(0, "A", (SPEC.current_ranges[0], SPEC.current_ranges[-1])))
-        fitting = [r for r in SPEC.current_ranges if r * 1.05 >= value - 1e-15]
-        if not fitting:
-            raise ScpiError(-222, f"range {value:g} A beyond {SPEC.current_ranges[-1]:g} A")
-        if abs(self.state.current) > fitting[0] * 1.05:
-            raise ScpiError(-221, f"the setpoint {self.state.current:g} A does not fit the {fitting[0]:g} A range")
-        self.state.range = fitting[0]
+            return range_query(call, SPEC.current_ranges, self.state.range)
+        chosen = range_setting(call, SPEC.current_ranges, "A", SPEC.overrange)
+        if abs(self.state.current) > chosen * SPEC.overrange:
+            raise ScpiError(-221, f"the setpoint {self.state.current:g} A does not fit the {chosen:g} A range")
+        self.state.range = chosen
         return None
 
     def _apply_current(self, call: Call, state, value: float) -> None:
@@ -184,21 +175,9 @@ class Keithley6221Dialect(Dialect):
 
     # -- status -------------------------------------------------------------------
 
-    def _resistance(self) -> float | None:
-        """The twin's load in ohm, where it says (``load_resistance()`` or a ``resistance`` number)."""
-        load = getattr(self.twin, "load_resistance", None)
-        if callable(load):
-            return float(self.call_twin(load))
-        value = getattr(self.twin, "resistance", None)
-        return float(value) if isinstance(value, (int, float)) else None
-
     def _in_compliance(self) -> bool:
         s = self.state
-        ask = getattr(self.twin, "in_compliance", None)
-        if callable(ask):
-            return bool(self.call_twin(ask))
-        ohms = self._resistance()
-        return bool(s.output and ohms is not None and abs(s.current) * ohms > s.compliance)
+        return twin_in_compliance(self, s.output, s.current, s.compliance)
 
     def _condition(self) -> int:
         bits = SPEC.compliance_bit if self._in_compliance() else 0

@@ -54,12 +54,7 @@ class Output33500B:
     volatile: dict[str, np.ndarray] = field(default_factory=dict)  # name → points in ±1
 
 
-class Keysight33500BDialect(GeneratorDialect):
-    SPEC = SPEC
-    name = SPEC.key
-    idn = SPEC.idn
-    options = SPEC.options
-
+class Keysight33500BDialect(GeneratorDialect, spec=SPEC):
     COMMANDS = (
         choice("[SOURce#]:FUNCtion[:SHAPe]", "function",
                ("SINusoid", "SQUare", "TRIangle", "RAMP", "PULSe", "PRBS", "NOISe", "ARB", "DC"), scope="channel"),

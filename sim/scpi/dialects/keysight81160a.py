@@ -55,12 +55,7 @@ class Output81160A:
     dac: np.ndarray | None = None  # volatile user waveform, integers in ±8191
 
 
-class Keysight81160ADialect(GeneratorDialect):
-    SPEC = SPEC
-    name = SPEC.key
-    idn = SPEC.idn
-    options = SPEC.options
-
+class Keysight81160ADialect(GeneratorDialect, spec=SPEC):
     COMMANDS = (
         choice("[:SOURce]:FUNCtion#[:SHAPe]", "function",
                ("SINusoid", "SQUare", "RAMP", "PULSe", "NOISe", "DC", "USER"), scope="channel"),

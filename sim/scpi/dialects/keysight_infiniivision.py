@@ -43,11 +43,8 @@ class ScopeChannel:
     offset: float = 0.0  # V
 
 
-class KeysightInfiniiVisionDialect(Dialect):
-    name = SPEC.key
+class KeysightInfiniiVisionDialect(Dialect, spec=SPEC):
     role = Digitizer
-    idn = SPEC.idn
-    options = SPEC.options
 
     COMMANDS = (
         flag(":CHANnel#:DISPlay", "display", scope="channel"),
@@ -89,14 +86,6 @@ class KeysightInfiniiVisionDialect(Dialect):
         self.capture: dict | None = None  # the last finished acquisition
         self.pending: dict | None = None  # the acquisition :SINGle armed
         self.armed_event = False
-
-    def target(self, call: Call, scope: str):
-        if scope == "channel":
-            n = call.suffix()
-            if n not in self.channels:
-                raise ScpiError(-114, f"channel {n}")
-            return self.channels[n]
-        return super().target(call, scope)
 
     # -- acquisition ------------------------------------------------------------
 

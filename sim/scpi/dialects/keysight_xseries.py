@@ -15,16 +15,9 @@ from hil.sim.scpi.dialect import Call, choice, method
 from hil.sim.scpi.dialects._analyser import AnalyserDialect, analyser_commands, ieee_block
 from hil.sim.scpi.errors import ScpiError
 
-RANGES = SPEC  # ranges, identity and options: hil.instruments.KEYSIGHT_XSERIES
 
-
-class KeysightXSeriesDialect(AnalyserDialect):
-    name = SPEC.key
-    idn = SPEC.idn
-    options = SPEC.options
-    RANGES = RANGES
-
-    COMMANDS = analyser_commands(RANGES) + (
+class KeysightXSeriesDialect(AnalyserDialect, spec=SPEC):
+    COMMANDS = analyser_commands(SPEC) + (
         method(":FORMat[:TRACe][:DATA]", "_format"),
         choice(":FORMat:BORDer", "byte_order", ("NORMal", "SWAPped")),
         method(":TRACe[:DATA]", "trace_reply", write=False),

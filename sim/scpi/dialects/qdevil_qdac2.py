@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hil.instruments import QDEVIL_QDAC2 as SPEC
+from hil.instruments.dacs import channel_weights
 from hil.roles import Weights
 from hil.sim.scpi.dialect import Call, Dialect, choice, number
 from hil.sim.scpi.errors import ScpiError
@@ -40,11 +41,8 @@ class DacChannel:
     filter: str = "HIGH"
 
 
-class QDevilQDAC2Dialect(Dialect):
-    name = SPEC.key
+class QDevilQDAC2Dialect(Dialect, spec=SPEC):
     role = Weights
-    idn = SPEC.idn
-    options = SPEC.options
 
     COMMANDS = (
         number("SOURce#:VOLTage[:LEVel][:IMMediate][:AMPLitude]", "volts", SPEC.voltage, unit="V", scope="channel",
@@ -60,14 +58,6 @@ class QDevilQDAC2Dialect(Dialect):
             self._apply()
         except ScpiError as error:  # a twin this DAC cannot drive: said in the error queue, not a dead server
             self.errors.push(error)
-
-    def target(self, call: Call, scope: str):
-        if scope == "channel":
-            n = call.suffix()
-            if n not in self.channels:
-                raise ScpiError(-114, f"channel {n}")
-            return self.channels[n]
-        return super().target(call, scope)
 
     # -- hooks ------------------------------------------------------------------
 
@@ -99,12 +89,5 @@ class QDevilQDAC2Dialect(Dialect):
                                   f"{N_CHANNELS} (its chip needs {len(channels)} DAC channels)")
         shapes = self.call_twin(lambda: self.twin.shapes)
         volts = np.array([self.channels[c].volts for c in channels])
-        weights, i = {}, 0
-        for kind in ("w_ext", "w_int", "bias"):
-            weights[kind] = []
-            for shape in shapes[kind]:
-                n = int(np.prod(shape))
-                weights[kind].append(volts[i:i + n].reshape(shape) / vpu[kind])
-                i += n
-        self.call_twin(self.twin.set_weights, weights)
+        self.call_twin(self.twin.set_weights, channel_weights(volts, shapes, vpu))
         self.call_twin(self.twin.settle)

@@ -13,16 +13,9 @@ from hil.sim.scpi.dialect import Call, method
 from hil.sim.scpi.dialects._analyser import AnalyserDialect, analyser_commands, ieee_block
 from hil.sim.scpi.errors import ScpiError
 
-RANGES = SPEC  # ranges, identity and options: hil.instruments.RS_FSV
 
-
-class RohdeSchwarzFSVDialect(AnalyserDialect):
-    name = SPEC.key
-    idn = SPEC.idn
-    options = SPEC.options
-    RANGES = RANGES
-
-    COMMANDS = analyser_commands(RANGES) + (
+class RohdeSchwarzFSVDialect(AnalyserDialect, spec=SPEC):
+    COMMANDS = analyser_commands(SPEC) + (
         method("FORMat[:DATA]", "_format"),
         method("TRACe#[:DATA]", "trace_reply", write=False),
     )
