@@ -12,31 +12,21 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 import numpy as np
 import pytest
-import torch
 import zmq
 
 from hil.errors import HilError
-from hil.models.classifier import ClassifierConfig, ProcessClassifier, export_onnx
 from hil.stream import (ACK, HELLO, SHARDS, FramePublisher, StreamStalled, publish_process, topic_of)
 from hil.store import Store
+from tests.stream_helpers import connected, free_port, model_path_fixture  # noqa: F401 (the fixture model_path)
 
 HIL = [sys.executable, "-m", "hil.app.cli"]
 N_PROC, T, L = 3, 8, 12
-
-
-@pytest.fixture(scope="module")
-def model_path(tmp_path_factory):
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("m") / "m.onnx"
-    export_onnx(ProcessClassifier(ClassifierConfig(input_size=32, hidden=16)), path, version="test")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -50,12 +40,6 @@ def run_file(tmp_path_factory):
             run.write_record(i, {"frames": rng.uniform(-1, 1, (T, L, L)).astype(np.float32), "label": "breathing"})
         run.finish("complete")
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for_line(proc: subprocess.Popen, prefix: str, lines: int = 50) -> None:
@@ -171,11 +155,7 @@ class FakeLabeller:
     """An XSUB that says who it is and subscribes to every shard, then does only what a test asks."""
 
     def __init__(self, ctx, endpoint: str, rcvhwm: int = 1000, index: int = 0, count: int = 1, lid: str = "fake"):
-        self.sock = ctx.socket(zmq.XSUB)
-        self.sock.setsockopt(zmq.RCVHWM, rcvhwm)
-        self.sock.setsockopt(zmq.RCVBUF, 4096)
-        self.sock.setsockopt(zmq.LINGER, 0)
-        self.sock.connect(endpoint)
+        self.sock = connected(ctx, zmq.XSUB, endpoint, RCVHWM=rcvhwm, RCVBUF=4096)
         self.id = lid
         self.sock.send(b"\x01" + HELLO + json.dumps({"id": lid, "index": index, "count": count}).encode())
         for s in range(SHARDS):
@@ -236,9 +216,7 @@ def test_a_labeller_that_stops_reading_is_a_bounded_error_not_a_hang():
 def test_garbage_sent_upstream_is_counted_and_the_stream_goes_on():
     ctx = zmq.Context()
     pub = FramePublisher("tcp://127.0.0.1:0", context=ctx, ack_timeout=2.0)
-    hostile = ctx.socket(zmq.XSUB)
-    hostile.setsockopt(zmq.LINGER, 0)
-    hostile.connect(pub.endpoint)
+    hostile = connected(ctx, zmq.XSUB, pub.endpoint)
     fake = FakeLabeller(ctx, pub.endpoint)
     garbage = [b"A{", b"A" + b"[" * 5000, b"A" + json.dumps({"id": "fake", "p": [["x", -1, 0]]}).encode(),
                b"A" + json.dumps({"id": "fake", "p": [["x", 1, 2]]}).encode(),
@@ -270,9 +248,7 @@ def test_subscribers_that_do_not_acknowledge_are_not_accounted_and_do_not_fail()
     """A plain SUB on every shard (a recorder, an older labeller): its frames are not accounted for, not lost."""
     ctx = zmq.Context()
     pub = FramePublisher("tcp://127.0.0.1:0", context=ctx, ack_timeout=2.0)
-    sub = ctx.socket(zmq.SUB)
-    sub.setsockopt(zmq.LINGER, 0)
-    sub.connect(pub.endpoint)
+    sub = connected(ctx, zmq.SUB, pub.endpoint)
     for s in range(SHARDS):
         sub.setsockopt(zmq.SUBSCRIBE, topic_of(s))
     try:

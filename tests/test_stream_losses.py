@@ -11,35 +11,19 @@ from __future__ import annotations
 
 import itertools
 import json
-import socket
 import threading
 import time
 
 import numpy as np
 import pytest
-import torch
 import zmq
 
-from hil.models.classifier import ClassifierConfig, ProcessClassifier, export_onnx
 from hil.models.classifier_onnx import StepSession
 from hil.stream import (KINDS_OUT, REPORT_FIELDS, FramePublisher, Labeller, Pacer, StreamAudit, decode, encode_summary,
                         publish_process, watch)
+from tests.stream_helpers import free_port, model_path_fixture  # noqa: F401 (the fixture model_path)
 
 FRAMES, PROCESSES, SIZE = 6, 8, 12
-
-
-@pytest.fixture(scope="module")
-def model_path(tmp_path_factory):
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("m") / "m.onnx"
-    export_onnx(ProcessClassifier(ClassifierConfig(input_size=32, hidden=16)), path, version="test")
-    return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def frames_of(k: int) -> np.ndarray:

@@ -12,24 +12,15 @@ import json
 
 import numpy as np
 import pytest
-import torch
 import zmq
 
 from hil.errors import HilError
-from hil.models.classifier import ClassifierConfig, ProcessClassifier, export_onnx
 from hil.models.classifier_onnx import StepSession
 from hil.onnx_io import write_metadata
 from hil.stream import MAX_HEADER, Labeller, decode, encode_end, encode_frame
+from tests.stream_helpers import model_path_fixture  # noqa: F401 (the fixture model_path)
 
 FRAME = np.zeros((12, 12), np.float32)
-
-
-@pytest.fixture(scope="module")
-def model_path(tmp_path_factory):
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("m") / "m.onnx"
-    export_onnx(ProcessClassifier(ClassifierConfig(input_size=32, hidden=16)), path, version="test")
-    return path
 
 
 @pytest.fixture
