@@ -21,8 +21,9 @@ acknowledgement count (``unlabelled``). A busy-polling labeller gives way
 taken; ``--spin-backoff-ms 0`` measures it without.
 
 Models: the quantile model is ``out/classifier/quantiles.pt`` when
-benchmarks/classifier.py has trained it (trained at L = 32, it serves
-100 × 100 frames as they are); the reference model needs 10 000 inputs for
+benchmarks/classifier.py has trained it (the torch twin of the shipped L = 100
+model: 256 quantiles plus the frame's region count, so each frame also pays
+for the region labelling); the reference model needs 10 000 inputs for
 these frames and no L = 100 training set fits on this CPU, so it runs with
 freshly initialised weights of the reference shape (10 000 → 512 → 3):
 latency and throughput depend on the shape, not on the weights.
