@@ -69,7 +69,7 @@ def test_the_roles_readout_is_the_chips_batched_physics_on_the_same_weights(tmp_
     model = OscillatorNet(seed=5)
     seqs = load_digits_sequences(limit=40).x_test[:12].numpy()
     reference = OscillatorChip(**spec.samples["chip"].options)  # the same device (same γ spread) ...
-    reference.rng = np.random.default_rng(99)  # ... with its own noise
+    reference.noise_seed = 99  # ... with its own noise (keyed on this seed and the weights at program())
     reference.set_rail_current(2e-3)
     reference.program(model.chip_program(0))
     with spec.open() as bench:
@@ -205,3 +205,29 @@ def test_readout_names_old_ones_warn_unknown_ones_list_the_choices():
         assert readout_name("roles") == "zero_span"
     with pytest.raises(HilError, match="one of digitizer, zero_span"):
         readout_name("fast")
+
+
+def test_a_members_accuracy_on_a_noisy_chip_does_not_depend_on_the_members_measured_before_it(tmp_path):
+    """Issue 19: readout and digitizer noise are keyed on the programmed weights, so member k measures the
+    same alone or after others; the same weights programmed again repeat their noise, new reads draw new noise."""
+    from hil.protocols.chip_in_the_loop import chip_accuracy
+
+    data = load_digits_sequences(limit=60)
+    x, y = data.x_test[:20, :24], data.y_test[:20]
+    ensemble = OscillatorNet(hidden=(6, 5), ensemble=3, seed=0)
+    alone = OscillatorNet(hidden=(6, 5), seed=0)
+    alone.load_state_dict({k: v[2:3] for k, v in ensemble.state_dict().items()})
+    noisy = dict(readout_noise=0.05, digitizer=dict(noise=0.02, bits=12))
+    bench, link = chip_link(tmp_path, (6, 5), **noisy)
+    with bench:
+        together = chip_accuracy(ensemble, link, x, y)
+        by_itself = chip_accuracy(alone, link, x, y)
+        link.program(alone.chip_program(0))
+        first, again = link.measure(x[:4].numpy(), alone.dt), link.measure(x[:4].numpy(), alone.dt)
+        link.program(ensemble.chip_program(0))  # other weights in between ...
+        link.measure(x[:4].numpy(), alone.dt)
+        link.program(alone.chip_program(0))  # ... then these again: their noise starts over
+        repeated = link.measure(x[:4].numpy(), alone.dt)
+    assert by_itself == [together[2]]
+    np.testing.assert_array_equal(first, repeated)
+    assert not np.array_equal(first, again)

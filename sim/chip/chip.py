@@ -38,6 +38,7 @@ as :meth:`measure_batch`, vectorised over the batch.
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import numpy as np
@@ -96,9 +97,11 @@ class OscillatorChip:
         self.gamma_nominal = 1.0 / self.tau
         self.readout_noise, self.detector_bandwidth = float(readout_noise), float(detector_bandwidth)
         self.threshold_current, self.x_floor = float(threshold_current), float(x_floor)
-        self.rng = np.random.default_rng(seed)
+        # the device (γ spread) comes from the seed; readout noise from the seed and the programmed weights
+        # (program()), so what one network measures does not depend on what was measured before it
+        self.noise_seed = int(seed)
         n = sum(self.hidden)
-        spread = np.clip(1.0 + gamma_spread * self.rng.standard_normal(n), 0.2, None)
+        spread = np.clip(1.0 + gamma_spread * np.random.default_rng(seed).standard_normal(n), 0.2, None)
         self.gamma = [g for g in np.split(self.gamma_nominal * spread, np.cumsum(self.hidden)[:-1])]
         self._resistance = np.full(n, float(resistance))
         self.f0 = f0 + f_spacing * np.arange(n)
@@ -142,6 +145,9 @@ class OscillatorChip:
         self.w_ext = [np.asarray(a, dtype=float).copy() for a in prog["w_ext"]]
         self.w_int = [np.asarray(a, dtype=float).copy() for a in prog["w_int"]]
         self.bias = [np.asarray(a, dtype=float).copy() for a in prog["bias"]]
+        self.program_key = _weights_key(self.w_ext + self.w_int + self.bias)
+        self.programs = getattr(self, "programs", 0) + 1  # a digitizer re-keys its noise when this moves
+        self.noise = np.random.default_rng([self.noise_seed, self.program_key])
 
     def set_rail_current(self, current: float) -> None:
         """The shared bias rail (A), as delivered by the bias source."""
@@ -346,7 +352,7 @@ class OscillatorChip:
         """
         from scipy.signal import lfilter
 
-        x = x + self.readout_noise * self.rng.standard_normal(x.shape)
+        x = x + self.readout_noise * self.noise.standard_normal(x.shape)
         a = -math.expm1(-2 * math.pi * self.detector_bandwidth * dt * 1e-9)
         # acc_k = acc_{k-1} + a (x_k − acc_{k-1}), starting settled at x_0: one IIR pass along time
         out, _ = lfilter([a], [1.0, a - 1.0], x, axis=1, zi=((1.0 - a) * x[:, :1]))
@@ -419,8 +425,16 @@ class OscillatorChip:
         return self.f0 + self.shift * self.x_all()
 
     def powers(self) -> np.ndarray:
-        x = self.x_all() + self.readout_noise * self.rng.standard_normal(self.n_oscillators)
+        x = self.x_all() + self.readout_noise * self.noise.standard_normal(self.n_oscillators)
         return self.p_max * np.clip(x, 0.0, None)
 
     def linewidths(self) -> np.ndarray:
         return self.linewidth * 0.5 / np.maximum(self.x_all(), self.x_floor)
+
+
+def _weights_key(arrays: list[np.ndarray]) -> int:
+    """A 64-bit key of the programmed weights (sha256 of their float64 bytes): seeds the readout noise."""
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(np.ascontiguousarray(a, dtype=np.float64).tobytes())
+    return int.from_bytes(h.digest()[:8], "little")

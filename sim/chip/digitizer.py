@@ -65,7 +65,7 @@ class ChipDigitizer(TwinInstrument):
             raise ValueError("need volts_per_unit > 0, 1 <= bits <= 24, noise >= 0, max_sample_rate > 0, memory >= 1")
         self.volts_per_unit, self.bits, self.noise = float(volts_per_unit), int(bits), float(noise)
         self.max_sample_rate, self.memory = float(max_sample_rate), int(memory)
-        self.rng = np.random.default_rng(seed)
+        self.seed, self._noise_key, self.rng = int(seed), None, np.random.default_rng(seed)
         self._setup: tuple | None = None
         self.armed = False
         self.overrange = 0  # samples clipped at full scale in the last fetch
@@ -130,6 +130,9 @@ class ChipDigitizer(TwinInstrument):
             x[idx] = sampled.transpose(0, 2, 1)
         volts = self.volts_per_unit * x
         if self.noise > 0:
+            if self._noise_key != self.sample.programs:  # programmed again: noise keyed on the weights (as the chip's)
+                self._noise_key = self.sample.programs
+                self.rng = np.random.default_rng([self.seed, self.sample.program_key])
             volts = volts + self.noise * self.rng.standard_normal(volts.shape)
         return t, self._adc(volts, full_range, offset)
 
