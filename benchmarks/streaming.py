@@ -27,7 +27,8 @@ for the region labelling); the reference model needs 10 000 inputs for
 these frames and no L = 100 training set fits on this CPU, so it runs with
 freshly initialised weights of the reference shape (10 000 → 512 → 3):
 latency and throughput depend on the shape, not on the weights.
-``reference-int8`` is the same model through ``hil export classifier --int8``.
+``reference-int8`` is the same model through ``hil export classifier --int8``;
+``quantiles-plain`` the 256-quantile shape without the region count, untrained.
 
     .venv/bin/python benchmarks/streaming.py
     .venv/bin/python benchmarks/streaming.py --background 0,2 --labellers "" --name streaming_load
@@ -70,6 +71,9 @@ def make_models(tmp: Path, wanted: list[str] | None = None) -> dict[str, Path]:
     trained = ROOT / "out" / "classifier" / "quantiles.pt"
     models = {"reference": ProcessClassifier(ClassifierConfig("sorted", 100 * 100, 512))}
     models["quantiles"] = load(trained) if trained.exists() else ProcessClassifier(ClassifierConfig("quantiles", 256, 512))
+    # the plain 256-quantile shape (no region count): what the quantile rows measured before the shipped model
+    # learnt regions; untrained, as the reference — the cost depends on the shape
+    models["quantiles-plain"] = ProcessClassifier(ClassifierConfig("quantiles", 256, 512))
     need = {"reference-int8": "reference"}
     paths = {name: export_onnx(model, tmp / f"{name}.onnx", version="benchmark",
                                trained=trained.exists() and name == "quantiles")

@@ -30,14 +30,17 @@ def region_sizes(mask: np.ndarray, periodic: bool) -> tuple[np.ndarray, np.ndarr
     mask = np.asarray(mask, dtype=bool)
     if mask.ndim != 3:
         raise ValueError(f"mask must be (frames, H, W), got shape {mask.shape}")
-    lab, n = ndimage.label(mask, structure=_FRAMEWISE)
+    frames = mask.shape[0]
+    lab, n = ndimage.label(mask if frames > 1 else mask[0], structure=_FRAMEWISE if frames > 1 else None)
+    lab = lab.reshape(mask.shape)
     if n == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     counts = np.bincount(lab.ravel(), minlength=n + 1)[1:]
-    flat = lab.ravel()
-    where = np.flatnonzero(flat)
-    frame_of = np.zeros(n, dtype=np.int64)
-    frame_of[flat[where] - 1] = where // (mask.shape[1] * mask.shape[2])  # any spin of a region names its frame
+    if frames == 1:
+        frame_of = np.zeros(n, dtype=np.int64)
+    else:  # labels are numbered frame by frame: frame f holds those up to the running maximum of its labels
+        last = np.maximum.accumulate(lab.reshape(frames, -1).max(axis=1))
+        frame_of = np.searchsorted(last, np.arange(1, n + 1))
     if not periodic:
         return frame_of, counts
     a = np.concatenate([lab[:, 0, :].ravel(), lab[:, :, 0].ravel()])
@@ -47,8 +50,8 @@ def region_sizes(mask: np.ndarray, periodic: bool) -> tuple[np.ndarray, np.ndarr
         return frame_of, counts
     pairs = np.unique(a[both].astype(np.int64) * (n + 1) + b[both])  # few: the regions that touch an edge
     root = np.arange(n + 1)
-    for i, j in zip(pairs // (n + 1), pairs % (n + 1)):
-        ri, rj = _root(root, int(i)), _root(root, int(j))
+    for i, j in zip((pairs // (n + 1)).tolist(), (pairs % (n + 1)).tolist()):
+        ri, rj = _root(root, i), _root(root, j)
         if ri != rj:
             root[max(ri, rj)] = min(ri, rj)
     while True:  # point every label at its root

@@ -69,7 +69,8 @@ def profile(frames: np.ndarray, kind: str, size: int) -> np.ndarray:
             return quantiles
         if frames.ndim < 3 or min(frames.shape[-2:]) < 2:
             raise ValueError(f"{kind} needs (N, H, W) frames of at least 2 × 2 spins, got shape {frames.shape}")
-        return np.concatenate([quantiles, region_features(frames)], axis=-1)
+        median = 0.5 * (ordered[..., (n - 1) // 2] + ordered[..., n // 2])  # the sort gives it for free
+        return np.concatenate([quantiles, region_features(frames, median)], axis=-1)
     raise ValueError(f"unknown preprocessing {kind!r}; known: {', '.join(KINDS)}")
 
 
@@ -85,26 +86,33 @@ def _quantile_weights(n: int, size: int) -> tuple[np.ndarray, np.ndarray, np.nda
     return lo, hi, w
 
 
-def region_features(frames: np.ndarray) -> np.ndarray:
+def region_features(frames: np.ndarray, median: np.ndarray | None = None) -> np.ndarray:
     """(…, H, W) S_z → (…, 2) float32: regions reversed against the frame's background, and their spread.
 
     Feature 0: the number of reversed regions of ≥ :data:`MIN_REGION` spins,
     capped at :data:`MAX_REGIONS` and divided by it (one skyrmion: 1/8).
     Feature 1: the fraction of the reversed spins (in those regions) that lie
     outside the largest one — 0 for one skyrmion, large for several. The
-    background is the sign of the frame's median S_z.
+    background is the sign of the frame's median S_z (``median``, (…,), when
+    the caller has it already: :func:`profile` takes it from its sort).
     """
     frames = np.asarray(frames, dtype=np.float32)
     lead, (h, w) = frames.shape[:-2], frames.shape[-2:]
     flat = frames.reshape(-1, h, w)
-    background = np.where(np.median(flat.reshape(len(flat), -1), axis=1) >= 0, 1.0, -1.0).astype(np.float32)
-    frame_of, sizes = region_sizes(flat * background[:, None, None] < 0, periodic=True)
+    median = np.median(flat.reshape(len(flat), -1), axis=1) if median is None else np.reshape(median, len(flat))
+    up = (median >= 0)[:, None, None]
+    reversed_ = np.where(up, flat < 0, flat > 0)  # against the background: below it when it is up, above when down
+    frame_of, sizes = region_sizes(reversed_, periodic=True)
     big = sizes >= MIN_REGION
-    frame_of, sizes = frame_of[big], sizes[big]
-    count = np.bincount(frame_of, minlength=len(flat))
-    total = np.bincount(frame_of, weights=sizes, minlength=len(flat))
-    largest = np.zeros(len(flat))
-    np.maximum.at(largest, frame_of, sizes)
-    spread = np.divide(total - largest, total, out=np.zeros(len(flat)), where=total > 0)
-    out = np.stack([count == 0, count == 1, count >= 2, spread], axis=-1).astype(np.float32)
+    frame_of, sizes = frame_of[big], sizes[big]  # frame_of stays in frame order
+    n = len(flat)
+    count = np.bincount(frame_of, minlength=n)
+    total = np.bincount(frame_of, weights=sizes, minlength=n)
+    largest = np.zeros(n)
+    if len(sizes):
+        starts = np.flatnonzero(np.r_[True, frame_of[1:] != frame_of[:-1]])
+        largest[frame_of[starts]] = np.maximum.reduceat(sizes, starts)
+    spread = np.divide(total - largest, total, out=np.zeros(n), where=total > 0)
+    out = np.empty((n, REGION_FEATURES), dtype=np.float32)
+    out[:, 0], out[:, 1], out[:, 2], out[:, 3] = count == 0, count == 1, count >= 2, spread
     return out.reshape(*lead, REGION_FEATURES)
