@@ -98,7 +98,7 @@ def test_dask_scheduler_option_runs_the_sweep_on_an_existing_cluster(tmp_path, c
 def test_second_signal_during_close_is_held_and_a_hung_instrument_does_not_spare_the_others(oscillator_bench):
     spec = load_bench(oscillator_bench)
     bench = spec.open()
-    bench.shutdown_timeout = 0.5
+    bench.shutdown_timeout = 2.0  # the hung thread must get to its os.kill within it, even on a loaded machine
     analyser, bias = bench.spectrum_analyser.instrument, bench.bias_source.instrument
     bench.bias_source.output_on()
     release = threading.Event()
@@ -113,9 +113,9 @@ def test_second_signal_during_close_is_held_and_a_hung_instrument_does_not_spare
     with pytest.raises(KeyboardInterrupt):  # delivered after the shutdown, not during it
         bench.close()
     release.set()
-    assert time.monotonic() - start < 5
+    assert time.monotonic() - start < 10
     assert bias.output is False and bias.closed and bias.sample.current[0] == 0.0
-    assert bench.shutdown_report == ("spectrum_analyser: COULD NOT CONFIRM off (shutdown did not finish within 0.5 s)",
+    assert bench.shutdown_report == ("spectrum_analyser: COULD NOT CONFIRM off (shutdown did not finish within 2 s)",
                                      "bias_source: output OFF (read back)")
 
 
