@@ -95,10 +95,20 @@ def test_dask_scheduler_option_runs_the_sweep_on_an_existing_cluster(tmp_path, c
     assert rc == 1 and "no dask scheduler answers there" in err
 
 
-def test_second_signal_during_close_is_held_and_a_hung_instrument_does_not_spare_the_others(oscillator_bench):
+@pytest.fixture
+def python_ctrl_c():
+    """Python's own SIGINT handler for one test: a Python started with SIGINT ignored (a job a script started with
+    `&`) keeps it ignored, and then no Ctrl-C can arrive to be held."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_second_signal_during_close_is_held_and_a_hung_instrument_does_not_spare_the_others(oscillator_bench,
+                                                                                          python_ctrl_c):
     spec = load_bench(oscillator_bench)
     bench = spec.open()
-    bench.shutdown_timeout = 2.0  # the hung thread must get to its os.kill within it, even on a loaded machine
+    bench.shutdown_timeout = 0.5
     analyser, bias = bench.spectrum_analyser.instrument, bench.bias_source.instrument
     bench.bias_source.output_on()
     release = threading.Event()
@@ -113,9 +123,9 @@ def test_second_signal_during_close_is_held_and_a_hung_instrument_does_not_spare
     with pytest.raises(KeyboardInterrupt):  # delivered after the shutdown, not during it
         bench.close()
     release.set()
-    assert time.monotonic() - start < 10
+    assert time.monotonic() - start < 5
     assert bias.output is False and bias.closed and bias.sample.current[0] == 0.0
-    assert bench.shutdown_report == ("spectrum_analyser: COULD NOT CONFIRM off (shutdown did not finish within 2 s)",
+    assert bench.shutdown_report == ("spectrum_analyser: COULD NOT CONFIRM off (shutdown did not finish within 0.5 s)",
                                      "bias_source: output OFF (read back)")
 
 
