@@ -67,13 +67,15 @@ def make_models(tmp: Path, wanted: list[str] | None = None) -> dict[str, Path]:
     from hil.models.classifier import ClassifierConfig, ProcessClassifier, export_onnx, load
 
     wanted = wanted or ["reference", "reference-int8", "quantiles"]
-    torch.manual_seed(0)  # the reference model's (untrained) weights
     trained = ROOT / "out" / "classifier" / "quantiles.pt"
-    models = {"reference": ProcessClassifier(ClassifierConfig("sorted", 100 * 100, 512))}
-    models["quantiles"] = load(trained) if trained.exists() else ProcessClassifier(ClassifierConfig("quantiles", 256, 512))
-    # the plain 256-quantile shape (no region count): what the quantile rows measured before the shipped model
-    # learnt regions; untrained, as the reference — the cost depends on the shape
-    models["quantiles-plain"] = ProcessClassifier(ClassifierConfig("quantiles", 256, 512))
+    with torch.random.fork_rng(devices=[]):  # the untrained weights from seed 0, the caller's generator untouched
+        torch.manual_seed(0)
+        models = {"reference": ProcessClassifier(ClassifierConfig("sorted", 100 * 100, 512))}
+        models["quantiles"] = (load(trained) if trained.exists()
+                               else ProcessClassifier(ClassifierConfig("quantiles", 256, 512)))
+        # the plain 256-quantile shape (no region count): what the quantile rows measured before the shipped
+        # model learnt regions; untrained, as the reference — the cost depends on the shape
+        models["quantiles-plain"] = ProcessClassifier(ClassifierConfig("quantiles", 256, 512))
     need = {"reference-int8": "reference"}
     paths = {name: export_onnx(model, tmp / f"{name}.onnx", version="benchmark",
                                trained=trained.exists() and name == "quantiles")
