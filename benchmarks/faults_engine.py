@@ -47,7 +47,7 @@ from hil.app.cli_twins import ServedTwins  # noqa: E402
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from _record import provenance, write_result  # noqa: E402
-from tests.test_exits import plugin_environment  # noqa: E402
+from tests.test_exits import _visa_bias, plugin_environment  # noqa: E402
 LIMITS = """
 [limits]
 max_bias_current = 0.005
@@ -75,18 +75,7 @@ class Served(ServedTwins):
         super().__init__(bench, cwd=ROOT)
 
     def bias(self) -> tuple[str, float]:
-        import pyvisa
-
-        rm = pyvisa.ResourceManager("@py")
-        try:
-            inst = rm.open_resource(self.resources["bias_source"], read_termination="\n", write_termination="\n",
-                                    timeout=3000)
-            try:
-                return inst.query("OUTP?").strip(), float(inst.query(":SOUR:CURR?"))
-            finally:
-                inst.close()
-        finally:
-            rm.close()
+        return _visa_bias(self)
 
 
 

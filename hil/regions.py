@@ -17,6 +17,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+#: Reversed regions smaller than this (spins) are noise, not a skyrmion: the physics label and the
+#: classifier's features count only regions at least this big.
+MIN_REGION = 3
+
 #: 4-neighbour connectivity inside each frame, none across frames.
 _FRAMEWISE = np.zeros((3, 3, 3), dtype=bool)
 _FRAMEWISE[1] = ndimage.generate_binary_structure(2, 1)
@@ -70,7 +74,7 @@ def _root(root: np.ndarray, i: int) -> int:
     return i
 
 
-def count_regions(mask: np.ndarray, periodic: bool, min_size: int = 3) -> np.ndarray:
+def count_regions(mask: np.ndarray, periodic: bool, min_size: int = MIN_REGION) -> np.ndarray:
     """Regions of at least ``min_size`` spins in each frame of ``mask`` (N, H, W) → (N,) int."""
     frames, sizes = region_sizes(mask, periodic)
     return np.bincount(frames[sizes >= min_size], minlength=np.shape(mask)[0])

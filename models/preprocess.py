@@ -23,15 +23,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from hil.regions import region_sizes
+from hil.regions import MIN_REGION, region_sizes
 
 KINDS = ("sorted", "quantiles", "quantiles+regions")
 #: Shape numbers appended by ``quantiles+regions`` (see :func:`region_features`).
 REGION_FEATURES = 4
-#: Reversed regions smaller than this (spins) are noise, not a skyrmion (the physics label's rule).
-MIN_REGION = 3
-#: Region counts above this read as "many" (keeps the input bounded).
-MAX_REGIONS = 8
 
 
 def profile(frames: np.ndarray, kind: str, size: int) -> np.ndarray:
@@ -87,11 +83,11 @@ def _quantile_weights(n: int, size: int) -> tuple[np.ndarray, np.ndarray, np.nda
 
 
 def region_features(frames: np.ndarray, median: np.ndarray | None = None) -> np.ndarray:
-    """(…, H, W) S_z → (…, 2) float32: regions reversed against the frame's background, and their spread.
+    """(…, H, W) S_z → (…, 4) float32: regions reversed against the frame's background, and their spread.
 
-    Feature 0: the number of reversed regions of ≥ :data:`MIN_REGION` spins,
-    capped at :data:`MAX_REGIONS` and divided by it (one skyrmion: 1/8).
-    Feature 1: the fraction of the reversed spins (in those regions) that lie
+    Features 0–2: one-hot "no / one / several" reversed regions of ≥
+    :data:`MIN_REGION` spins (as a plain count the net could not use it).
+    Feature 3: the fraction of the reversed spins (in those regions) that lie
     outside the largest one — 0 for one skyrmion, large for several. The
     background is the sign of the frame's median S_z (``median``, (…,), when
     the caller has it already: :func:`profile` takes it from its sort).

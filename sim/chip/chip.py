@@ -113,6 +113,7 @@ class OscillatorChip:
         self.max_passes, self.last_passes = max(1, int(max_passes)), 0
         self.rail_current = 0.0
         self._rest1: list[tuple[np.ndarray, np.ndarray]] | None = None  # cached rest state of one sequence
+        self.programs = 0  # how many times weights were loaded: a digitizer re-keys its noise when this moves
         self.program(None)
         self._sequence: np.ndarray | None = None
         self._time = 0.0  # s
@@ -146,7 +147,7 @@ class OscillatorChip:
         self.w_int = [np.asarray(a, dtype=float).copy() for a in prog["w_int"]]
         self.bias = [np.asarray(a, dtype=float).copy() for a in prog["bias"]]
         self.program_key = _weights_key(self.w_ext + self.w_int + self.bias)
-        self.programs = getattr(self, "programs", 0) + 1  # a digitizer re-keys its noise when this moves
+        self.programs += 1
         self.noise = np.random.default_rng([self.noise_seed, self.program_key])
 
     def set_rail_current(self, current: float) -> None:

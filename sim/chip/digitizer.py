@@ -65,7 +65,9 @@ class ChipDigitizer(TwinInstrument):
             raise ValueError("need volts_per_unit > 0, 1 <= bits <= 24, noise >= 0, max_sample_rate > 0, memory >= 1")
         self.volts_per_unit, self.bits, self.noise = float(volts_per_unit), int(bits), float(noise)
         self.max_sample_rate, self.memory = float(max_sample_rate), int(memory)
-        self.seed, self._noise_key, self.rng = int(seed), None, np.random.default_rng(seed)
+        self.seed = int(seed)
+        self._noise_key: int | None = None  # the chip's program count the noise generator was keyed at
+        self.rng: np.random.Generator | None = None  # keyed on (seed, the chip's weights) at the first noisy fetch
         self._setup: tuple | None = None
         self.armed = False
         self.overrange = 0  # samples clipped at full scale in the last fetch

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hil.labels import BREATHING, COLLAPSE, MIXED, PHYSICS, SWITCHING
-from hil.regions import sizes_in_frame
+from hil.regions import MIN_REGION, sizes_in_frame
 
 from .observables import topological_charge
 
@@ -48,7 +48,7 @@ class StateSummary:
     Q: float
 
 
-def summarise_state(spins, periodic: bool = True, min_region: int = 3) -> StateSummary:
+def summarise_state(spins, periodic: bool = True, min_region: int = MIN_REGION) -> StateSummary:
     """Background, reversed regions and Q of one state (3, L, L)."""
     spins = np.asarray(spins, dtype=np.float64)
     if spins.ndim != 3 or spins.shape[0] != 3:
@@ -84,7 +84,7 @@ def initial_background(initial_sz) -> int:
     return 1 if med > 0 else -1
 
 
-def label_process(initial_sz, final_spins, periodic: bool = True, min_region: int = 3) -> str:
+def label_process(initial_sz, final_spins, periodic: bool = True, min_region: int = MIN_REGION) -> str:
     """Label a finished process: 'breathing', 'switching', 'collapse' or 'mixed'.
 
     ``initial_sz`` is S_z (L, L) of the first frame, ``final_spins`` the full
