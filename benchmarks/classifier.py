@@ -60,7 +60,7 @@ from _record import keep_weights, provenance, write_result  # noqa: E402
 
 from hil.labels import CLASSES, COLOURS, MIXED, PHYSICS, UNKNOWN  # noqa: E402
 from hil.models.classifier import LABELS, LABELS_WITH_MIXED, ClassifierConfig, export_onnx, save  # noqa: E402
-from hil.models.preprocess import REGION_FEATURES  # noqa: E402
+from hil.models.preprocess import input_size  # noqa: E402
 from hil.models.process_data import interior, read_processes  # noqa: E402
 from hil.models.train_classifier import (calibrate_threshold, evaluate, out_of_fold_probs,  # noqa: E402
                                          predict_probs, train_classifier)
@@ -182,8 +182,8 @@ def main() -> None:
     kw = dict(epochs=a.epochs, lr=1e-3, seed=a.seed)
 
     def config_of(kind: str, labels) -> ClassifierConfig:
-        size = {"sorted": L * L, "quantiles": a.quantiles, "quantiles+regions": a.quantiles + REGION_FEATURES}[kind]
-        return ClassifierConfig(preprocessing=kind, input_size=size, hidden=a.hidden, labels=labels)
+        return ClassifierConfig(preprocessing=kind, input_size=input_size(kind, a.quantiles, L * L), hidden=a.hidden,
+                                labels=labels)
 
     def weight_of(points: str):
         return {MIXED: MIXED_WEIGHT} if points == "all-w" else None

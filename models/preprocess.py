@@ -70,6 +70,15 @@ def profile(frames: np.ndarray, kind: str, size: int) -> np.ndarray:
     raise ValueError(f"unknown preprocessing {kind!r}; known: {', '.join(KINDS)}")
 
 
+def input_size(kind: str, quantiles: int, spins: int) -> int:
+    """The classifier input width for a preprocessing: ``spins`` (H·W) sorted values, ``quantiles``
+    quantiles, or the quantiles plus :data:`REGION_FEATURES`."""
+    sizes = {"sorted": spins, "quantiles": quantiles, "quantiles+regions": quantiles + REGION_FEATURES}
+    if kind not in sizes:
+        raise ValueError(f"unknown preprocessing {kind!r}; known: {', '.join(KINDS)}")
+    return sizes[kind]
+
+
 @lru_cache(maxsize=32)
 def _quantile_weights(n: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Neighbouring ranks and weights of ``size`` midpoint quantiles of ``n`` sorted values (cached: per frame it is the hot path)."""

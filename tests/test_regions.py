@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from hil.models.preprocess import REGION_FEATURES, profile, region_features
+from hil.models.preprocess import REGION_FEATURES, input_size, profile, region_features
 from hil.regions import count_regions, region_sizes, sizes_in_frame
 
 
@@ -87,3 +87,9 @@ def test_quantiles_plus_regions_profile_is_the_quantiles_then_the_features():
         profile(frames, "quantiles+regions", REGION_FEATURES)
     with pytest.raises(ValueError, match="H, W"):
         profile(frames.reshape(2, -1), "quantiles+regions", 36)  # flat rows: no image, no regions
+
+
+def test_input_size_follows_the_preprocessing():
+    assert [input_size(k, 256, 10_000) for k in ("sorted", "quantiles", "quantiles+regions")] == [10_000, 256, 260]
+    with pytest.raises(ValueError, match="unknown preprocessing"):
+        input_size("histogram", 256, 10_000)

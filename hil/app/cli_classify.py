@@ -45,10 +45,9 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
         data = data.subset(interior(data))
     h, w = data.frames.shape[-2:]
     from hil.models.classifier import LABELS, LABELS_WITH_MIXED
-    from hil.models.preprocess import REGION_FEATURES
+    from hil.models.preprocess import input_size
 
-    size = {"sorted": h * w, "quantiles": args.quantiles,
-            "quantiles+regions": args.quantiles + REGION_FEATURES}[args.preprocessing]
+    size = input_size(args.preprocessing, args.quantiles, h * w)
 
     config = ClassifierConfig(preprocessing=args.preprocessing, input_size=size, hidden=args.hidden,
                               labels=LABELS_WITH_MIXED if args.mixed else LABELS, threshold=args.threshold)
